@@ -35,7 +35,7 @@ SEED ?= 42
 DBT := $(BIN)/dbt
 WITH_JAVA = JAVA_HOME="$$(cat $(JAVA_STAMP))" PATH="$$(cat $(JAVA_STAMP))/bin:$(BIN):$$PATH"
 
-.PHONY: help setup demo pipeline ingest dbt-build sample-data test test-python lint docs docs-serve clean clean-lake
+.PHONY: help setup demo pipeline ingest dbt-build sample-data sources test test-python lint docs docs-serve clean clean-lake
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -93,6 +93,9 @@ lint: setup ## ruff and sqlfluff
 test: setup ## the whole suite: pytest (ingest, pipeline end to end, dbt build + tests), ruff, sqlfluff
 	$(WITH_JAVA) $(BIN)/python -m pytest
 	$(MAKE) --no-print-directory lint
+
+sources: $(INSTALLED) ## regenerate models/bronze/_bronze__sources.yml from the contracts
+	$(BIN)/python scripts/contracts_to_dbt.py
 
 clean: ## remove dbt build folders (keeps the lake and the virtualenv)
 	rm -rf target logs dbt_packages

@@ -1,0 +1,73 @@
+{#- One row per distinct web request: bronze web_logs records that pass every rule, trimmed and typed,
+    with exact duplicates collapsed. Of several identical records the first ingested is kept (lowest
+    run id, then source file, then record number), so an incremental build keeps the same record a
+    full refresh would. -#}
+{{
+    config(
+        unique_key='request_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
+with bronze_records as (
+    select *
+    from {{ bronze_source('web_logs') }}
+    where {{ new_bronze_records() }}
+),
+
+validated as (
+    {{ validate_web_logs('bronze_records') }}
+),
+
+valid_requests as (
+    select *
+    from validated
+    where reject_reason is null
+),
+
+ranked_records as (
+    select
+        *,
+        row_number() over (
+            partition by request_id
+            order by _ingest_run_id, _source_file, _record_number
+        ) as record_rank
+    from valid_requests
+),
+
+first_of_each_request as (
+    select *
+    from ranked_records
+    where record_rank = 1
+),
+
+new_requests as (
+    select first_of_each_request.*
+    from first_of_each_request
+    {%- if is_incremental() %}
+    -- A request seen in an earlier build keeps its first record.
+    where
+        not exists (
+            select 1
+            from {{ this }} as already_built
+            where
+                already_built.request_id = first_of_each_request.request_id
+                and already_built.event_date = first_of_each_request.event_date
+        )
+    {%- endif %}
+)
+
+select
+    request_id,
+    event_at,
+    event_date,
+    user_id,
+    endpoint,
+    status_code,
+    response_ms,
+    user_agent,
+    _source_file,
+    _record_number,
+    _ingest_run_id,
+    ingest_date
+from new_requests

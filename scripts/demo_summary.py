@@ -1,0 +1,57 @@
+"""Print what `make demo` built: records per layer, quarantine and rejects, and a taste of gold."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+
+
+def main() -> int:
+    lake = Path(os.environ.get("LAKE_ROOT", "lake")).resolve()
+    warehouse = lake / "warehouse.duckdb"
+    if not warehouse.exists():
+        print(f"no warehouse at {warehouse}: run `make pipeline` first", file=sys.stderr)
+        return 1
+    con = duckdb.connect(str(warehouse), read_only=True)
+
+    def count(sql: str) -> int:
+        try:
+            return con.execute(sql).fetchone()[0]
+        except duckdb.Error:
+            return 0
+
+    bronze = lake / "bronze" / "web_logs"
+    quarantine = lake / "quarantine" / "web_logs"
+    bronze_rows = count(f"select count(*) from read_parquet('{bronze}/ingest_date=*/*.parquet')")
+    quarantined = count(f"select count(*) from read_parquet('{quarantine}/ingest_date=*/*.parquet')")
+    print(f"\nLake: {lake}")
+    print("web_logs")
+    print(f"  quarantined at ingest      {quarantined:>10,}  ({quarantine})")
+    print(f"  bronze records             {bronze_rows:>10,}")
+    print(f"  silver.web_requests        {count('select count(*) from silver.web_requests'):>10,}")
+    print(f"  silver.web_requests_rejected {count('select count(*) from silver.web_requests_rejected'):>8,}")
+    print(f"  gold.daily_endpoint_metrics {count('select count(*) from gold.daily_endpoint_metrics'):>9,}")
+    print("\nBusiest endpoints on the latest day (gold.daily_endpoint_metrics):")
+    rows = con.execute(
+        """
+        select event_date, endpoint, total_requests, round(error_rate, 4), round(p95_response_ms, 1)
+        from gold.daily_endpoint_metrics
+        where event_date = (select max(event_date) from gold.daily_endpoint_metrics)
+        order by total_requests desc
+        limit 5
+        """
+    ).fetchall()
+    print(f"  {'event_date':<12}{'endpoint':<22}{'requests':>10}{'error_rate':>12}{'p95_ms':>10}")
+    for row in rows:
+        print(f"  {row[0]!s:<12}{row[1]:<22}{row[2]:>10,}{row[3]:>12}{row[4]:>10}")
+    print(f"\nQuery it:  {sys.executable.rsplit('/', 1)[0]}/python -c \"import duckdb; "
+          f"print(duckdb.connect('{warehouse}', read_only=True).sql('from gold.daily_endpoint_metrics'))\"")
+    print("Docs site: make docs-serve  (http://localhost:8080)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
