@@ -1,0 +1,505 @@
+"""The ingest job: arguments, Spark session, and one run per dataset (read, transform, stage, commit).
+
+Runs as an AWS Glue 5 job (`glue_job.py` calls `main()`) and locally (`python -m glue_ingest`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from functools import reduce
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from glue_ingest import storage as st
+from glue_ingest.commit import FAIL_AFTER_MOVES_ENV, Layout, begin, commit, recover
+from glue_ingest.contracts import ContractError, available_datasets, load_contract
+from glue_ingest.manifest import (
+    FileStats,
+    Manifest,
+    RunOrderError,
+    check_run_order,
+    ingested_paths,
+    load_manifests,
+)
+from glue_ingest.read import SOURCE_URI, Reader, ReadPlan, list_raw_files, match_source_uris, reader_for
+from glue_ingest.transform import (
+    REASON,
+    RECORD_NUMBER,
+    SOURCE_FILE,
+    RunConfig,
+    conform,
+    file_quarantine,
+    header_problem,
+    number_records,
+    to_bronze,
+    to_quarantine,
+    with_source_files,
+)
+
+log = logging.getLogger(__name__)
+
+RUNS_DIR = "_runs"
+RUN_ID_FORMAT = "%Y%m%dT%H%M%S%fZ"
+GLUE_REQUIRED_ARGS = ["JOB_NAME", "dataset", "source_path", "bronze_path", "quarantine_path"]
+
+
+class IngestError(RuntimeError):
+    """An expected failure, reported with its message only (no traceback)."""
+
+
+@dataclass(frozen=True)
+class DatasetPaths:
+    source_path: str
+    bronze_path: str
+    quarantine_path: str
+
+    @classmethod
+    def under_lake_root(cls, lake_root: str, dataset: str) -> DatasetPaths:
+        return cls(*(st.join(lake_root, layer, dataset) for layer in ("raw", "bronze", "quarantine")))
+
+    def normalized(self) -> DatasetPaths:
+        return DatasetPaths(
+            *(st.normalize(p) for p in (self.source_path, self.bronze_path, self.quarantine_path))
+        )
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    # Raw bytes per bronze file: CSV shrinks several times as snappy Parquet, so this gives files of
+    # roughly 100 MB, a good size for Athena and DuckDB.
+    raw_bytes_per_file: int = 512 * 1024 * 1024
+    max_records_per_file: int | None = None
+    fail_after_moves: int | None = None  # testing only: see commit.commit
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    dataset: str
+    ingest_date: str
+    status: str  # committed | nothing new | no raw files
+    files: list[FileStats] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # raw files already ingested by an earlier run
+    rejected_files: dict[str, str] = field(default_factory=dict)  # whole-file quarantine: path -> reason
+    bronze_files: list[str] = field(default_factory=list)
+    quarantine_files: list[str] = field(default_factory=list)
+    duration_seconds: float = 0.0
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {
+            "files_ingested": len(self.files),
+            "files_skipped": len(self.skipped),
+            "files_rejected": len(self.rejected_files),
+            "records_read": sum(f.records_read for f in self.files),
+            "records_written": sum(f.records_written for f in self.files),
+            "records_quarantined": sum(f.records_quarantined for f in self.files),
+        }
+
+    def to_json(self) -> bytes:
+        return (json.dumps({**asdict(self), "totals": self.totals}, indent=2) + "\n").encode("utf-8")
+
+
+def new_run_id(started_at: datetime) -> str:
+    return started_at.astimezone(UTC).strftime(RUN_ID_FORMAT)
+
+
+def configure_session(spark: SparkSession) -> None:
+    """Session settings bronze depends on, whoever built the session (Glue, local, tests)."""
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    spark.conf.set("spark.sql.parquet.compression.codec", "snappy")
+
+
+def _write_parquet(df: DataFrame, path: str, files: int, max_records_per_file: int | None) -> None:
+    writer = df.coalesce(files).sortWithinPartitions(SOURCE_FILE, RECORD_NUMBER).write.mode("errorifexists")
+    writer = writer.option("compression", "snappy")
+    if max_records_per_file:
+        writer = writer.option("maxRecordsPerFile", max_records_per_file)
+    writer.parquet(path)
+
+
+Rejected = tuple[str, str | None, str]  # a file quarantined whole: (relative path, header line, reason)
+
+
+def _stage(
+    spark: SparkSession,
+    reader: Reader,
+    source: st.Storage,
+    lake: st.Storage,
+    layout: Layout,
+    plan: ReadPlan,
+    config: RunConfig,
+    ingest_date: date,
+    stats: dict[str, FileStats],
+    options: IngestOptions,
+) -> dict[str, str]:
+    """Read the planned files, count records into `stats`, and write bronze and quarantine rows to
+    staging. Returns the files quarantined whole, with their reason."""
+    dataset = config.contract.dataset
+    rejected: list[Rejected] = [(r.file.relative, r.header_line, r.reason) for r in plan.rejected]
+    frames = []
+    for group in plan.groups:
+        problem = header_problem(group.columns, config.contract)
+        if problem:
+            rejected += [(f.relative, group.header_lines[f.relative], problem) for f in group.files]
+        # A rejected group is still read, to count its records.
+        frames.append(conform(reader.read(spark, source, group), group.columns, config, problem))
+    for path, _, reason in rejected:
+        log.warning("dataset %s: %s quarantined whole: %s", dataset, path, reason)
+    rejected_paths = {path: reason for path, _, reason in rejected}
+
+    quarantine_parts: list[DataFrame] = []
+    records: DataFrame | None = None
+    if frames:
+        # Cached: it is counted, then written twice; and Spark refuses queries on raw CSV that
+        # filter on the corrupt-record column alone.
+        records = number_records(reduce(DataFrame.unionByName, frames)).cache()
+        counts = records.groupBy(SOURCE_URI, REASON).count().collect()
+        files = match_source_uris(
+            sorted({row[SOURCE_URI] for row in counts}), [f for g in plan.groups for f in g.files]
+        )
+        for row in counts:
+            stats[files[row[SOURCE_URI]].relative].add(row[REASON], row["count"])
+        records = with_source_files(records, {uri: f.relative for uri, f in files.items()})
+
+        if any(s.records_written for s in stats.values()):
+            raw_bytes = sum(s.size for s in stats.values())
+            _write_parquet(
+                to_bronze(records, config),
+                lake.spark_path(layout.staging_partition(layout.bronze_path, config.run_id, ingest_date)),
+                files=max(1, math.ceil(raw_bytes / options.raw_bytes_per_file)),
+                max_records_per_file=options.max_records_per_file,
+            )
+        if any(s.records_quarantined for path, s in stats.items() if path not in rejected_paths):
+            quarantine_parts.append(to_quarantine(records, config))
+    if rejected:
+        quarantine_parts.append(file_quarantine(spark, rejected, config))
+    if quarantine_parts:
+        _write_parquet(
+            reduce(DataFrame.unionByName, quarantine_parts),
+            lake.spark_path(layout.staging_partition(layout.quarantine_path, config.run_id, ingest_date)),
+            files=1,
+            max_records_per_file=options.max_records_per_file,
+        )
+    if records is not None:
+        records.unpersist()
+    return rejected_paths
+
+
+def ingest_dataset(
+    spark: SparkSession,
+    dataset: str,
+    paths: DatasetPaths,
+    ingest_date: date,
+    started_at: datetime,
+    options: IngestOptions | None = None,
+) -> RunSummary:
+    """Ingest the raw files of `dataset` not yet in any manifest, as one committed run."""
+    options = options or IngestOptions()
+    clock = time.monotonic()
+    configure_session(spark)
+    contract = load_contract(dataset)
+    try:
+        reader = reader_for(contract.format)
+    except NotImplementedError as exc:
+        raise IngestError(f"dataset {dataset}: {exc}") from exc
+    paths = paths.normalized()
+    run_id = new_run_id(started_at)
+    summary = RunSummary(
+        run_id=run_id, dataset=dataset, ingest_date=ingest_date.isoformat(), status="nothing new"
+    )
+    source = st.storage_for(paths.source_path)
+    lake = st.storage_for(paths.bronze_path)
+    if st.is_s3(paths.bronze_path) != st.is_s3(paths.quarantine_path):
+        raise IngestError(f"dataset {dataset}: bronze and quarantine must be on the same storage")
+    layout = Layout(paths.bronze_path, paths.quarantine_path, contract.partition_name)
+
+    recover(lake, layout)
+    manifests = load_manifests(lake, paths.bronze_path)
+    raw_files = list_raw_files(source, paths.source_path)
+    if not raw_files:
+        log.info("dataset %s: no raw files under %s: nothing to do", dataset, paths.source_path)
+        summary.status = "no raw files"
+        return summary
+    done = ingested_paths(manifests)
+    new_files = [f for f in raw_files if f.relative not in done]
+    summary.skipped = [f.relative for f in raw_files if f.relative in done]
+    log.info(
+        "dataset %s: %d raw file(s): %d new, %d skipped as already ingested",
+        dataset,
+        len(raw_files),
+        len(new_files),
+        len(summary.skipped),
+    )
+    if not new_files:
+        summary.duration_seconds = round(time.monotonic() - clock, 3)
+        return summary
+    check_run_order(manifests, dataset, run_id, ingest_date)
+
+    config = RunConfig(contract=contract, run_id=run_id, ingested_at=started_at)
+    plan = reader.plan(source, new_files, dataset)
+    stats = {f.relative: FileStats(path=f.relative, size=f.size) for f in new_files}
+    begin(lake, layout, run_id)
+    summary.rejected_files = _stage(
+        spark, reader, source, lake, layout, plan, config, ingest_date, stats, options
+    )
+
+    manifest = Manifest(
+        run_id=run_id,
+        dataset=dataset,
+        ingest_date=ingest_date.isoformat(),
+        started_at=started_at.astimezone(UTC).isoformat(),
+        committed_at="",  # set by commit
+        files=[stats[f.relative] for f in new_files],
+    )
+    commit(lake, layout, manifest, options.fail_after_moves)
+
+    summary.status = "committed"
+    summary.files = manifest.files
+    summary.bronze_files = manifest.bronze_files
+    summary.quarantine_files = manifest.quarantine_files
+    summary.duration_seconds = round(time.monotonic() - clock, 3)
+    _log_files(dataset, summary)
+    lake.write_bytes(st.join(paths.bronze_path, RUNS_DIR, f"{run_id}.json"), summary.to_json())
+    return summary
+
+
+def _log_files(dataset: str, summary: RunSummary) -> None:
+    for i, f in enumerate(summary.files, start=1):
+        by_reason = f" {f.quarantined_by_reason}" if f.quarantined_by_reason else ""
+        log.info(
+            "dataset %s: file %d/%d %s: read %d, written %d, quarantined %d%s",
+            dataset,
+            i,
+            len(summary.files),
+            f.path,
+            f.records_read,
+            f.records_written,
+            f.records_quarantined,
+            by_reason,
+        )
+    t = summary.totals
+    log.info(
+        "dataset %s: run %s committed in %.1f s: %d file(s) ingested, %d skipped, %d quarantined whole; "
+        "records read %d, written %d, quarantined %d",
+        dataset,
+        summary.run_id,
+        summary.duration_seconds,
+        t["files_ingested"],
+        t["files_skipped"],
+        t["files_rejected"],
+        t["records_read"],
+        t["records_written"],
+        t["records_quarantined"],
+    )
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobArgs:
+    targets: list[tuple[str, DatasetPaths]]
+    ingest_date: date
+    job_name: str | None = None
+    glue_args: dict[str, Any] = field(default_factory=dict)
+
+
+def on_glue() -> bool:
+    return importlib.util.find_spec("awsglue") is not None
+
+
+def _ingest_date(value: str) -> date:
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in the form YYYY-MM-DD: {value!r}") from None
+
+
+def _targets(
+    dataset: str, lake_root: str | None, source: str | None, bronze: str | None, quarantine: str | None
+) -> list[tuple[str, DatasetPaths]]:
+    names = available_datasets() if dataset == "all" else [d.strip() for d in dataset.split(",") if d.strip()]
+    if not names:
+        raise ValueError("no dataset to ingest" + (" (no contracts found)" if dataset == "all" else ""))
+    for name in names:
+        load_contract(name)  # fails early, with the list of known datasets, on a typo
+    explicit = (source, bronze, quarantine)
+    if lake_root is None:
+        if None in explicit:
+            raise ValueError("give --source_path, --bronze_path and --quarantine_path, or --lake_root")
+        if len(names) != 1:
+            raise ValueError("explicit paths need a single --dataset; use --lake_root for several")
+        return [(names[0], DatasetPaths(*explicit))]  # type: ignore[arg-type]
+    if any(explicit) and len(names) != 1:
+        raise ValueError("explicit paths need a single --dataset")
+    targets = []
+    for name in names:
+        default = DatasetPaths.under_lake_root(lake_root, name)
+        targets.append(
+            (
+                name,
+                DatasetPaths(
+                    source or default.source_path,
+                    bronze or default.bronze_path,
+                    quarantine or default.quarantine_path,
+                ),
+            )
+        )
+    return targets
+
+
+def parse_args(argv: Sequence[str], today: date) -> JobArgs:
+    parser = argparse.ArgumentParser(prog="python -m glue_ingest", description=__doc__)
+    parser.add_argument("--dataset", required=True, help="a dataset, several comma-separated, or 'all'")
+    parser.add_argument(
+        "--lake_root", help="local lake folder: paths default to <root>/{raw,bronze,quarantine}/<dataset>"
+    )
+    parser.add_argument("--source_path", help="the dataset's raw folder")
+    parser.add_argument("--bronze_path", help="the dataset's bronze folder")
+    parser.add_argument("--quarantine_path", help="the dataset's quarantine folder")
+    parser.add_argument(
+        "--ingest_date", type=_ingest_date, default=today, help="YYYY-MM-DD, default today (UTC)"
+    )
+    parser.add_argument("--JOB_NAME", help="ignored locally (Glue passes it)")
+    args = parser.parse_args(list(argv))
+    try:
+        targets = _targets(
+            args.dataset, args.lake_root, args.source_path, args.bronze_path, args.quarantine_path
+        )
+    except (ValueError, ContractError) as exc:
+        parser.error(str(exc))
+    return JobArgs(targets=targets, ingest_date=args.ingest_date, job_name=args.JOB_NAME)
+
+
+def parse_glue_args(argv: Sequence[str], today: date) -> JobArgs:
+    from awsglue.utils import getResolvedOptions
+
+    names = GLUE_REQUIRED_ARGS + (["ingest_date"] if "--ingest_date" in argv else [])
+    resolved = getResolvedOptions(list(argv), names)
+    try:
+        ingest_date = _ingest_date(resolved["ingest_date"]) if "ingest_date" in resolved else today
+        targets = _targets(
+            resolved["dataset"],
+            None,
+            resolved["source_path"],
+            resolved["bronze_path"],
+            resolved["quarantine_path"],
+        )
+    except (ValueError, argparse.ArgumentTypeError, ContractError) as exc:
+        raise IngestError(f"bad job arguments: {exc}") from exc
+    return JobArgs(
+        targets=targets, ingest_date=ingest_date, job_name=resolved["JOB_NAME"], glue_args=resolved
+    )
+
+
+def build_local_session() -> SparkSession:
+    return (
+        SparkSession.builder.master(os.environ.get("SPARK_MASTER", "local[*]"))
+        .appName("glue_ingest")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.sql.parquet.compression.codec", "snappy")
+        .config("spark.sql.shuffle.partitions", str(max(2, os.cpu_count() or 2)))
+        .getOrCreate()
+    )
+
+
+def quiet_csv_warnings(spark: SparkSession) -> None:
+    """Spark warns on every CSV read given a two-character lineSep, which CRLF files need (it keeps
+    CRLF inside quoted values as delivered); the limitation it warns about does not apply to us."""
+    try:
+        jvm = spark.sparkContext._jvm
+        level = jvm.org.apache.logging.log4j.Level.ERROR
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
+            "org.apache.spark.sql.catalyst.csv.CSVOptions", level
+        )
+    except Exception:  # only cosmetics: never fail a run for it
+        log.debug("could not quiet Spark's CSVOptions warnings", exc_info=True)
+
+
+def _fail_after_moves() -> int | None:
+    value = os.environ.get(FAIL_AFTER_MOVES_ENV)
+    return int(value) if value else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    started_at = datetime.now(UTC)
+    glue = on_glue()
+    glue_job = None
+    try:
+        if glue:
+            args = parse_glue_args(sys.argv if argv is None else argv, started_at.date())
+        else:
+            args = parse_args(sys.argv[1:] if argv is None else argv, started_at.date())
+    except IngestError as exc:
+        log.error("%s", exc)
+        return 2
+
+    owns_session = False
+    if glue:
+        from awsglue.context import GlueContext
+        from awsglue.job import Job
+        from pyspark.context import SparkContext
+
+        glue_context = GlueContext(SparkContext.getOrCreate())
+        spark = glue_context.spark_session
+        glue_job = Job(glue_context)
+        glue_job.init(args.job_name, args.glue_args)
+    else:
+        # Reuse a session the caller already has (tests, a notebook) as it is.
+        active = SparkSession.getActiveSession()
+        owns_session = active is None
+        spark = active or build_local_session()
+        if owns_session:
+            spark.sparkContext.setLogLevel("WARN")
+            quiet_csv_warnings(spark)
+
+    options = IngestOptions(fail_after_moves=_fail_after_moves())
+    failed = []
+    try:
+        for dataset, paths in args.targets:
+            log.info(
+                "dataset %s: run %s, ingest_date %s, %s -> %s",
+                dataset,
+                new_run_id(started_at),
+                args.ingest_date,
+                paths.source_path,
+                paths.bronze_path,
+            )
+            try:
+                ingest_dataset(spark, dataset, paths, args.ingest_date, started_at, options)
+            except (IngestError, RunOrderError, ContractError) as exc:
+                log.error("dataset %s failed: %s", dataset, exc)
+                failed.append(dataset)
+            except Exception as exc:
+                log.exception("dataset %s failed: %s: %s", dataset, type(exc).__name__, exc)
+                failed.append(dataset)
+        if failed:
+            log.error("ingest failed for dataset(s): %s", ", ".join(failed))
+            return 1
+        if glue_job is not None:
+            glue_job.commit()
+        log.info("ingest done: %s", ", ".join(d for d, _ in args.targets))
+        return 0
+    finally:
+        if owns_session:
+            spark.stop()

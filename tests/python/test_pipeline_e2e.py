@@ -1,0 +1,196 @@
+"""End to end, through the user's own commands: `make pipeline` on a lake of dirty sample data, with
+the results compared to an independent computation from the raw files (tests/python/oracle).
+
+Scenario: 4 days arrive and are built; 2 more days arrive (new files, late rows for earlier days, a
+re-delivered file) and are built incrementally; a third run has nothing new. After every step the lake
+must match the oracle exactly, and the incremental warehouse must equal a --full-refresh build.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sample_data import generate_web_logs
+from tests.python.oracle import web_logs as oracle
+
+pytestmark = [pytest.mark.e2e, pytest.mark.spark]
+
+REPO = Path(__file__).resolve().parents[2]
+ROWS_PER_DAY = 1500
+SEED = 7
+METRIC_COLUMNS = [
+    "event_date", "endpoint", "total_requests", "error_requests", "error_rate",
+    "avg_response_ms", "max_response_ms", "p95_response_ms",
+]
+
+
+def make(target: str, lake: Path, tmp: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "LAKE_ROOT": str(lake),
+        "DBT_TARGET_PATH": str(tmp / "dbt-target"),
+        "DBT_LOG_PATH": str(tmp / "dbt-logs"),
+    }
+    result = subprocess.run(
+        ["make", "--no-print-directory", target, f"LAKE_ROOT={lake}"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"make {target} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+def query(lake: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def parquet_count(folder: Path) -> int:
+    if not any(folder.glob("ingest_date=*/*.parquet")):
+        return 0
+    with duckdb.connect() as con:
+        return con.execute(f"select count(*) from read_parquet('{folder}/ingest_date=*/*.parquet')").fetchone()[0]
+
+
+def gold_rows(lake: Path) -> list[tuple]:
+    return query(lake, f"select {', '.join(METRIC_COLUMNS)} from gold.daily_endpoint_metrics order by 1, 2")
+
+
+def assert_rows_close(actual: list[tuple], expected: list[tuple], what: str) -> None:
+    assert len(actual) == len(expected), f"{what}: {len(actual)} rows, expected {len(expected)}"
+    for got, want in zip(actual, expected, strict=True):
+        for name, a, b in zip(METRIC_COLUMNS, got, want, strict=True):
+            if isinstance(b, float):
+                assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), f"{what} {want[:2]} {name}: {a} != {b}"
+            else:
+                assert a == b, f"{what} {want[:2]} {name}: {a!r} != {b!r}"
+
+
+def assert_lake_matches_oracle(lake: Path) -> oracle.OracleResult:
+    expected = oracle.compute(lake / "raw" / "web_logs")
+    bronze = parquet_count(lake / "bronze" / "web_logs")
+    quarantined = parquet_count(lake / "quarantine" / "web_logs")
+    assert quarantined == expected.quarantined, "records quarantined at ingest"
+    assert bronze + quarantined == expected.raw_records, "every raw record is in bronze or in quarantine"
+
+    rejected = dict(query(lake, "select reject_reason, count(*) from silver.web_requests_rejected group by 1"))
+    assert rejected == expected.rejected, "silver rejects by reason"
+    silver = query(lake, "select count(*) from silver.web_requests")[0][0]
+    assert silver == len(expected.silver_rows), "silver requests"
+    assert bronze == silver + sum(rejected.values()) + expected.duplicates_removed, "bronze reconciles"
+
+    # The kept silver rows themselves, field by field (event_at as naive UTC).
+    silver_rows = query(
+        lake,
+        "select event_at, event_date, user_id, endpoint, status_code, response_ms, user_agent "
+        "from silver.web_requests",
+    )
+    expected_rows = [
+        (r["event_at"].replace(tzinfo=None), r["event_date"], r["user_id"], r["endpoint"],
+         r["status_code"], r["response_ms"], r["user_agent"])
+        for r in expected.silver_rows
+    ]
+    key = lambda row: tuple("" if v is None else str(v) for v in row)  # noqa: E731
+    assert sorted(silver_rows, key=key) == sorted(expected_rows, key=key), "silver rows"
+
+    expected_gold = [tuple(r[c] for c in METRIC_COLUMNS) for r in expected.daily_endpoint_metrics]
+    assert_rows_close(gold_rows(lake), expected_gold, "gold.daily_endpoint_metrics")
+    return expected
+
+
+def full_refresh_copy(lake: Path, tmp: Path) -> Path:
+    """A second lake with the same raw and bronze, whose warehouse is built with --full-refresh."""
+    other = tmp / "full-refresh-lake"
+    other.mkdir()
+    for folder in ("raw", "bronze", "quarantine"):
+        shutil.copytree(lake / folder, other / folder)
+    env = {
+        **os.environ, "LAKE_ROOT": str(other),
+        "DBT_TARGET_PATH": str(tmp / "dbt-target-fr"), "DBT_LOG_PATH": str(tmp / "dbt-logs-fr"),
+        "DBT_PROFILES_DIR": str(REPO / ".dbt"),
+    }
+    result = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "dbt"), "build", "--full-refresh"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-6000:]
+    return other
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+def test_pipeline_incremental_equals_oracle_and_full_refresh(workdir: Path) -> None:
+    lake = workdir / "lake"
+    raw = lake / "raw"
+
+    # Day 1-4 arrive.
+    generate_web_logs(raw, days=4, rows_per_day=ROWS_PER_DAY, seed=SEED, start_date=date(2026, 11, 1))
+    make("pipeline", lake, workdir)
+    first = assert_lake_matches_oracle(lake)
+    assert first.quarantined > 0 and first.rejected and first.duplicates_removed > 0, "the sample data is dirty"
+
+    # Day 5-6 arrive, with late rows for days built before.
+    raw_files_before = {p for p in raw.rglob("*") if p.is_file()}
+    generate_web_logs(raw, days=2, rows_per_day=ROWS_PER_DAY, seed=SEED + 1, start_date=date(2026, 11, 5))
+    new_files = {p for p in raw.rglob("*") if p.is_file()} - raw_files_before
+    assert new_files, "the second delivery adds files"
+    bronze_before = parquet_count(lake / "bronze" / "web_logs")
+    quarantine_before = parquet_count(lake / "quarantine" / "web_logs")
+    gold_before = {row[:2]: row for row in gold_rows(lake)}
+
+    make("pipeline", lake, workdir)
+    second = assert_lake_matches_oracle(lake)
+    # Only the new files were ingested: bronze grew by exactly their readable records.
+    new_records = second.raw_records - first.raw_records
+    grown = (parquet_count(lake / "bronze" / "web_logs") - bronze_before
+             + parquet_count(lake / "quarantine" / "web_logs") - quarantine_before)
+    assert grown == new_records
+    # Late rows changed dates that existed before, and those dates were recomputed.
+    gold_after = {row[:2]: row for row in gold_rows(lake)}
+    changed_earlier = [key for key, row in gold_before.items() if gold_after.get(key) != row]
+    assert changed_earlier, "late arrivals updated dates built before"
+
+    # Nothing new: nothing changes.
+    snapshot = (parquet_count(lake / "bronze" / "web_logs"), gold_rows(lake),
+                query(lake, "select count(*) from silver.web_requests"),
+                query(lake, "select count(*) from silver.web_requests_rejected"))
+    make("pipeline", lake, workdir)
+    assert snapshot == (parquet_count(lake / "bronze" / "web_logs"), gold_rows(lake),
+                        query(lake, "select count(*) from silver.web_requests"),
+                        query(lake, "select count(*) from silver.web_requests_rejected"))
+
+    # The incremental warehouse equals a full refresh over the same bronze, table by table.
+    other = full_refresh_copy(lake, workdir)
+    for table, order in [
+        ("gold.daily_endpoint_metrics", "event_date, endpoint"),
+        ("silver.web_requests", "request_id"),
+        ("silver.web_requests_rejected", "_source_file, _record_number"),
+    ]:
+        sql = f"select * from {table} order by {order}"
+        assert query(lake, sql) == query(other, sql), f"{table}: incremental != full refresh"
+
+
+def test_incremental_bounds_are_literals(workdir: Path) -> None:
+    """After the incremental runs above, the compiled silver SQL filters bronze with literal bounds."""
+    compiled = workdir / "dbt-target" / "compiled" / "lakehouse" / "models" / "silver" / "web_logs"
+    for model in ("web_requests.sql", "web_requests_rejected.sql"):
+        sql = (compiled / model).read_text()
+        bronze_read = sql[sql.index("read_parquet("):sql.index("),")]
+        assert re.search(r"where ingest_date >= date '\d{4}-\d{2}-\d{2}' "
+                         r"and _ingest_run_id > '\d{8}T\d{12}Z'", bronze_read), bronze_read
+        assert "select max" not in bronze_read.lower()
+    gold = (workdir / "dbt-target" / "compiled" / "lakehouse" / "models" / "gold" / "web_logs"
+            / "daily_endpoint_metrics.sql").read_text()
+    assert re.search(r"where (false|event_date in \(date '\d{4}-\d{2}-\d{2}'(, date '[0-9-]+')*\))", gold), gold
