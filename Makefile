@@ -88,7 +88,9 @@ test-python: setup
 
 lint: setup ## ruff and sqlfluff
 	$(BIN)/ruff check .
-	$(BIN)/sqlfluff lint models macros tests/dbt
+	@# The dbt templater opens the warehouse: lint against a throwaway lake, never the user's.
+	lint_lake=$$(mktemp -d) && trap 'rm -rf "$$lint_lake"' EXIT && \
+		LAKE_ROOT=$$lint_lake DBT_TARGET_PATH=$$lint_lake/target $(BIN)/sqlfluff lint models tests/dbt
 
 test: setup ## the whole suite: pytest (ingest, pipeline end to end, dbt build + tests), ruff, sqlfluff
 	$(WITH_JAVA) $(BIN)/python -m pytest
