@@ -70,7 +70,8 @@ ingest: setup ## ingest new raw files of every dataset into bronze (PySpark, loc
 	$(WITH_JAVA) $(BIN)/python -m glue_ingest --lake_root $(LAKE_ROOT) --dataset all
 
 dbt-build: setup ## dbt build silver and gold (incremental) with their tests
-	cd $(CURDIR) && $(DBT) build --target $(DBT_TARGET)
+	mkdir -p $(LAKE_ROOT)
+	$(DBT) build --target $(DBT_TARGET)
 
 pipeline: ingest dbt-build ## ingest new raw files, then dbt build (incremental)
 

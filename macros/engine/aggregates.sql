@@ -27,3 +27,26 @@
 {% macro athena__approx_p95(expr) -%}
     cast(approx_percentile({{ expr }}, 0.95) as double)
 {%- endmacro %}
+
+{#- Whole days from `start_date` to `end_date` (end - start) as an integer. -#}
+{% macro days_between(start_date, end_date) -%}
+    {{ return(adapter.dispatch('days_between')(start_date, end_date)) }}
+{%- endmacro %}
+
+{% macro duckdb__days_between(start_date, end_date) -%}
+    date_diff('day', cast({{ start_date }} as date), cast({{ end_date }} as date))
+{%- endmacro %}
+
+{% macro athena__days_between(start_date, end_date) -%}
+    date_diff('day', cast({{ start_date }} as date), cast({{ end_date }} as date))
+{%- endmacro %}
+
+{#- The as-of date of entity-grain gold models: the dbt var `as_of_date` (YYYY-MM-DD) when given, else the
+    greatest value of `default_column` in `relation`. Renders a scalar SQL expression. -#}
+{% macro as_of_date(relation, default_column) -%}
+    {%- if var('as_of_date', none) -%}
+        date '{{ var("as_of_date") }}'
+    {%- else -%}
+        (select max({{ default_column }}) from {{ relation }})
+    {%- endif -%}
+{%- endmacro %}

@@ -118,3 +118,21 @@
 {% macro athena__timestamp_to_text(expr) -%}
     format_datetime({{ expr }}, 'yyyy-MM-dd HH:mm:ss.SSSSSS')
 {%- endmacro %}
+
+{#- Text -> decimal(18,2) when the trimmed text is a plain decimal literal with at most two decimals
+    (`12`, `12.5`, `-3.20`), else null. More decimals are rejected rather than rounded: money that
+    does not fit cents is a data error, not something to guess at. -#}
+{% macro parse_decimal(expr) -%}
+    case
+        when {{ matches_regex(expr, '[+-]?[0-9]{1,16}([.][0-9]{1,2})?') }} then cast({{ expr }} as decimal(18, 2))
+    end
+{%- endmacro %}
+
+{#- Text -> date: an ISO date `YYYY-MM-DD`, or an ISO-8601 timestamp converted to UTC and cut to its
+    date; null when it is neither (`2026-02-30` is null, never rolled over). -#}
+{% macro parse_iso_date(expr) -%}
+    case
+        when {{ matches_regex(expr, '[0-9]{4}-[0-9]{2}-[0-9]{2}') }} then try_cast({{ expr }} as date)
+        else cast({{ parse_iso_timestamp(expr) }} as date)
+    end
+{%- endmacro %}

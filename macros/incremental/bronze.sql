@@ -39,12 +39,12 @@
     {{ return("(select " ~ columns | join(", ") ~ " where false)") }}
 {%- endmacro %}
 
-{#- The newest bronze run a model has consumed, read from the model's own rows:
+{#- The newest ingest run a model has consumed, read from the model's own rows:
     {'run_id': '...', 'ingest_date': 'YYYY-MM-DD'}, or none on a first or full build.
     Deriving it from the model's rows (not from separate state) keeps it exact: a run that is
     committed to bronze while dbt runs is simply picked up next time. -#}
 {% macro consumed_watermark(relation=this) -%}
-    {%- if not execute or not is_incremental() -%}
+    {%- if not execute or this is none or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set result = run_query(
@@ -59,7 +59,7 @@
 
 {#- The where-clause that selects the bronze records a model has not consumed yet, with literal bounds.
     Renders `true` on a first or full build. -#}
-{% macro new_bronze_records(relation=this) -%}
+{% macro new_ingest_runs(relation=this) -%}
     {%- set watermark = consumed_watermark(relation) -%}
     {%- if watermark is none -%}
         true

@@ -31,6 +31,7 @@
     create schema if not exists {{ watermark_schema() }};
     create table if not exists {{ watermark_relation() }} (
         model_name varchar,
+        upstream_name varchar,
         watermark_run_id varchar,
         watermark_ingest_date date,
         recorded_at timestamp
@@ -40,6 +41,7 @@
 {% macro athena__create_watermark_table() -%}
     create table if not exists {{ watermark_relation() }} (
         model_name string,
+        upstream_name string,
         watermark_run_id string,
         watermark_ingest_date date,
         recorded_at timestamp(6)
@@ -48,14 +50,15 @@
     tblproperties ('table_type' = 'ICEBERG', 'format' = 'parquet')
 {%- endmacro %}
 
-{#- The watermark recorded for the current model, as {'run_id', 'ingest_date'}, or none. -#}
-{% macro recorded_watermark() -%}
+{#- The watermark recorded for the current model over `upstream`, as {'run_id', 'ingest_date'}, or none. -#}
+{% macro recorded_watermark(upstream) -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set result = run_query(
         "select watermark_run_id, cast(watermark_ingest_date as varchar) from " ~ watermark_relation()
-        ~ " where model_name = '" ~ this.identifier ~ "' order by watermark_run_id desc limit 1"
+        ~ " where model_name = '" ~ this.identifier ~ "' and upstream_name = '" ~ upstream.identifier ~ "'"
+        ~ " order by watermark_run_id desc limit 1"
     ) -%}
     {%- if result.rows | length == 0 or result.columns[0].values()[0] is none -%}
         {{ return(none) }}
@@ -63,11 +66,14 @@
     {{ return({'run_id': result.columns[0].values()[0], 'ingest_date': result.columns[1].values()[0]}) }}
 {%- endmacro %}
 
-{#- post-hook of a gold model: record the newest silver run it has now seen. -#}
+{#- post-hook of a gold model: record the newest run of each upstream silver model it has now seen. -#}
 {% macro record_watermark(upstream) -%}
-    insert into {{ watermark_relation() }} (model_name, watermark_run_id, watermark_ingest_date, recorded_at)
+    insert into {{ watermark_relation() }} (
+        model_name, upstream_name, watermark_run_id, watermark_ingest_date, recorded_at
+    )
     select
         '{{ this.identifier }}',
+        '{{ upstream.identifier }}',
         max(_ingest_run_id),
         max(ingest_date),
         cast(current_timestamp as {{ timestamp_type() }})
@@ -79,10 +85,10 @@
     as a list of 'YYYY-MM-DD' strings; none means "every date" (first build, full refresh, or no
     watermark yet). -#}
 {% macro changed_dates(upstream, date_column) -%}
-    {%- if not execute or not is_incremental() -%}
+    {%- if not execute or this is none or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set watermark = recorded_watermark() -%}
+    {%- set watermark = recorded_watermark(upstream) -%}
     {%- if watermark is none -%}
         {{ return(none) }}
     {%- endif -%}
@@ -105,5 +111,62 @@
         {{ column }} in (
             {%- for value in dates %}date '{{ value }}'{% if not loop.last %}, {% endif %}{% endfor -%}
         )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- For gold over a keyed silver model whose records can be corrected (a later delivery replaces an
+    earlier one, and may move it to another date): the dates to rebuild are the dates of EVERY version
+    of each key that received a new version since this model's watermark - the new date and the old
+    one both. `versions` is the append-only versions model (one row per valid bronze record). -#}
+{% macro changed_dates_of_versions(versions, key, date_column) -%}
+    {%- if not execute or this is none or not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set watermark = recorded_watermark(versions) -%}
+    {%- if watermark is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select distinct cast(" ~ date_column ~ " as varchar) from " ~ versions
+        ~ " where " ~ key ~ " in (select " ~ key ~ " from " ~ versions
+        ~ " where ingest_date >= date '" ~ watermark.ingest_date ~ "'"
+        ~ " and _ingest_run_id > '" ~ watermark.run_id ~ "') order by 1"
+    ) -%}
+    {{ return(result.columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- `<predicate>` selecting the rows of `upstream` that arrived since this model recorded its watermark over
+    it, with literal bounds; `true` on a first or full build, or when no watermark is recorded yet. -#}
+{% macro rows_since_watermark(upstream) -%}
+    {%- set watermark = recorded_watermark(upstream) if execute and this is not none and is_incremental() else none -%}
+    {%- if watermark is none -%}
+        true
+    {%- else -%}
+        ingest_date >= date '{{ watermark.ingest_date }}' and _ingest_run_id > '{{ watermark.run_id }}'
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Like date_filter(), but for whole calendar months: the rows of every month that contains one of `dates`,
+    as date ranges (which Athena can prune partitions on). -#}
+{% macro month_filter(column, dates) -%}
+    {%- if dates is none -%}
+        true
+    {%- else -%}
+        {%- set months = [] -%}
+        {%- for value in dates -%}
+            {%- if value[:7] not in months %}{% do months.append(value[:7]) %}{% endif -%}
+        {%- endfor -%}
+        {%- if months | length == 0 -%}
+            false
+        {%- else -%}
+            (
+            {%- for month in months | sort -%}
+                {%- set year, month_number = month.split('-') | map('int') | list -%}
+                {%- set next_month = '%04d-%02d' | format(year + (month_number // 12), month_number % 12 + 1) -%}
+                {%- if not loop.first %} or {% endif -%}
+                ({{ column }} >= date '{{ month }}-01' and {{ column }} < date '{{ next_month }}-01')
+            {%- endfor -%}
+            )
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

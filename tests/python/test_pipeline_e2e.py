@@ -8,6 +8,7 @@ must match the oracle exactly, and the incremental warehouse must equal a --full
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -180,6 +181,24 @@ def test_pipeline_incremental_equals_oracle_and_full_refresh(workdir: Path) -> N
     ]:
         sql = f"select * from {table} order by {order}"
         assert query(lake, sql) == query(other, sql), f"{table}: incremental != full refresh"
+
+
+def test_documented_columns_are_the_built_columns(workdir: Path) -> None:
+    """Every model's YAML lists exactly the columns of the relation dbt built, in order."""
+    manifest = json.loads((workdir / "dbt-target" / "manifest.json").read_text())
+    lake = workdir / "lake"
+    checked = 0
+    for node in manifest["nodes"].values():
+        if node["resource_type"] not in ("model", "snapshot"):
+            continue
+        built = [row[0] for row in query(
+            lake,
+            "select column_name from information_schema.columns "
+            f"where table_schema = '{node['schema']}' and table_name = '{node['alias']}' order by ordinal_position",
+        )]
+        assert built == list(node["columns"]), f"{node['name']}: built {built}, documented {list(node['columns'])}"
+        checked += 1
+    assert checked >= 3
 
 
 def test_incremental_bounds_are_literals(workdir: Path) -> None:

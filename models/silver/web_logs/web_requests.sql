@@ -12,7 +12,7 @@
 with bronze_records as (
     select *
     from {{ bronze_source('web_logs') }}
-    where {{ new_bronze_records() }}
+    where {{ new_ingest_runs() }}
 ),
 
 validated as (

@@ -1,0 +1,58 @@
+{#- One row per valid transaction with its customer's current name, age group and tier (null when the
+    customer is unknown), plus year and month. Incremental by transaction: a build rewrites transactions
+    that changed since the last build, and every transaction of a customer whose record changed. -#}
+{{
+    config(
+        unique_key='transaction_id',
+        incremental_strategy='delete+insert',
+        post_hook=[
+            "{{ record_watermark(ref('sales_transactions')) }}",
+            "{{ record_watermark(ref('customers')) }}",
+        ],
+    )
+}}
+
+with transactions as (
+    select *
+    from {{ ref('sales_transactions') }}
+    where
+        ({{ rows_since_watermark(ref('sales_transactions')) }})
+        or customer_id in (
+            select changed_customers.customer_id
+            from {{ ref('customers') }} as changed_customers
+            where {{ rows_since_watermark(ref('customers')) }}
+        )
+),
+
+customers as (
+    select
+        customer_id,
+        customer_name,
+        age_group,
+        membership_tier
+    from {{ ref('customers') }}
+)
+
+select
+    transactions.transaction_id,
+    transactions.transaction_date,
+    transactions.store_id,
+    transactions.store_name,
+    transactions.city,
+    transactions.region,
+    transactions.product_id,
+    transactions.product_name,
+    transactions.category,
+    transactions.customer_id,
+    transactions.quantity,
+    transactions.unit_price,
+    transactions.total_amount,
+    transactions.payment_method,
+    customers.customer_name,
+    customers.age_group,
+    customers.membership_tier,
+    cast(extract(year from transactions.transaction_date) as integer) as year,
+    cast(extract(month from transactions.transaction_date) as integer) as month
+from transactions
+left join customers
+    on transactions.customer_id = customers.customer_id

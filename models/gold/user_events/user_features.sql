@@ -1,0 +1,67 @@
+{#- One row per user: event counts by type, spend, first and last event, and recency as of `as_of_date`
+    (the dbt var, default: the latest event_date). Features for ML models. Entity grain: rebuilt in full
+    on every build, because moving `as_of_date` changes every user's recency. -#}
+{{
+    config(
+        materialized='table',
+    )
+}}
+
+with events as (
+    select
+        event_id,
+        user_id,
+        event_type,
+        price,
+        event_at
+    from {{ ref('user_events') }}
+),
+
+as_of as (
+    select {{ as_of_date(ref('user_events'), 'event_date') }} as as_of_date
+),
+
+per_user as (
+    select
+        user_id,
+        sum(case when event_type = 'view' then 1 else 0 end) as view_count,
+        sum(case when event_type = 'click' then 1 else 0 end) as click_count,
+        sum(case when event_type = 'add_to_cart' then 1 else 0 end) as cart_count,
+        sum(case when event_type = 'purchase' then 1 else 0 end) as purchase_count,
+        sum(case when event_type = 'purchase' then price else 0 end) as total_spend,
+        min(event_at) as first_event_at,
+        max(event_at) as last_event_at
+    from events
+    group by user_id
+),
+
+last_events as (
+    select
+        user_id,
+        event_type as last_event_type
+    from (
+        select
+            user_id,
+            event_type,
+            row_number() over (partition by user_id order by event_at desc, event_id asc) as recency_rank
+        from events
+    ) as ranked_events
+    where recency_rank = 1
+)
+
+select
+    per_user.user_id,
+    cast(per_user.view_count as bigint) as view_count,
+    cast(per_user.click_count as bigint) as click_count,
+    cast(per_user.cart_count as bigint) as cart_count,
+    cast(per_user.purchase_count as bigint) as purchase_count,
+    cast(per_user.total_spend as decimal(18, 2)) as total_spend,
+    per_user.first_event_at,
+    per_user.last_event_at,
+    last_events.last_event_type,
+    {{ days_between('per_user.last_event_at', 'as_of.as_of_date') }} as days_since_last_event,
+    as_of.as_of_date
+from per_user
+cross join as_of
+inner join last_events
+    on per_user.user_id = last_events.user_id

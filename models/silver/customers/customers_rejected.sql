@@ -1,0 +1,32 @@
+{#- Bronze customers records that break a rule, with the values as delivered, the first rule they break
+    and their source. Append-only: a record is never rejected twice. -#}
+{{
+    config(
+        incremental_strategy='append',
+    )
+}}
+
+with bronze_records as (
+    select *
+    from {{ bronze_source('customers') }}
+    where {{ new_ingest_runs() }}
+),
+
+validated as (
+    {{ validate_customers('bronze_records') }}
+)
+
+select
+    reject_reason,
+    raw_customer_id as customer_id,
+    raw_customer_name as customer_name,
+    raw_age_group as age_group,
+    raw_membership_tier as membership_tier,
+    raw_signup_date as signup_date,
+    raw_updated_at as updated_at,
+    _source_file,
+    _record_number,
+    _ingest_run_id,
+    ingest_date
+from validated
+where reject_reason is not null
