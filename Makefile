@@ -67,7 +67,10 @@ sample-data: $(INSTALLED) ## write sample raw data into $LAKE_ROOT/raw/ when it 
 	fi
 
 ingest: setup ## ingest new raw files of every dataset into bronze (PySpark, local)
-	$(WITH_JAVA) $(BIN)/python -m glue_ingest --lake_root $(LAKE_ROOT) --dataset all
+	@# Exit 3 means everything was committed but some file was quarantined whole: report it, carry on.
+	rc=0; $(WITH_JAVA) $(BIN)/python -m glue_ingest --lake_root $(LAKE_ROOT) --dataset all || rc=$$?; \
+	if [ $$rc -eq 3 ]; then echo ">> warning: some raw files were quarantined whole; see $(LAKE_ROOT)/quarantine/"; \
+	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
 dbt-build: setup ## dbt build silver and gold (incremental) with their tests
 	mkdir -p $(LAKE_ROOT)

@@ -32,17 +32,29 @@ from glue_ingest.manifest import (
     ingested_paths,
     load_manifests,
 )
-from glue_ingest.read import SOURCE_URI, Reader, ReadPlan, list_raw_files, match_source_uris, reader_for
+from glue_ingest.read import (
+    CSV,
+    SOURCE_URI,
+    FileGroup,
+    Reader,
+    ReadPlan,
+    list_raw_files,
+    match_source_uris,
+    reader_for,
+)
 from glue_ingest.transform import (
+    FILE_REASON,
     REASON,
     RECORD_NUMBER,
     SOURCE_FILE,
     RunConfig,
     conform,
+    conform_json,
     file_quarantine,
     header_problem,
     number_records,
     to_bronze,
+    to_file_quarantine,
     to_quarantine,
     with_source_files,
 )
@@ -52,6 +64,19 @@ log = logging.getLogger(__name__)
 RUNS_DIR = "_runs"
 RUN_ID_FORMAT = "%Y%m%dT%H%M%S%fZ"
 GLUE_REQUIRED_ARGS = ["JOB_NAME", "dataset", "source_path", "bronze_path", "quarantine_path"]
+
+EXIT_STATUS_HELP = """\
+exit status:
+  0  every dataset committed (individual records may have been quarantined)
+  1  a dataset failed: nothing of it was committed (others may have been); rerun once fixed
+  2  bad arguments
+  3  every dataset committed, but some file was quarantined whole (a required column missing,
+     an unreadable file, a JSON array that does not parse): see the summary and the quarantine
+"""
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_FILES_QUARANTINED_WHOLE = 3
 
 
 class IngestError(RuntimeError):
@@ -107,8 +132,35 @@ class RunSummary:
             "records_quarantined": sum(f.records_quarantined for f in self.files),
         }
 
+    @property
+    def quarantined_by_reason(self) -> dict[str, int]:
+        by_reason: dict[str, int] = {}
+        for f in self.files:
+            for reason, count in f.quarantined_by_reason.items():
+                by_reason[reason] = by_reason.get(reason, 0) + count
+        return dict(sorted(by_reason.items()))
+
     def to_json(self) -> bytes:
-        return (json.dumps({**asdict(self), "totals": self.totals}, indent=2) + "\n").encode("utf-8")
+        data = asdict(self)
+        # Per file, whether it was quarantined whole and why (the manifest does not say).
+        data["files"] = [{**asdict(f), "quarantined_whole": self.rejected_files.get(f.path)} for f in self.files]
+        data["totals"] = self.totals
+        data["quarantined_by_reason"] = self.quarantined_by_reason
+        return (json.dumps(data, indent=2) + "\n").encode("utf-8")
+
+    def line(self) -> str:
+        """One line for people, printed at the end of a run."""
+        t = self.totals
+        skipped = f"{t['files_skipped']} file(s) skipped as already ingested"
+        if self.status != "committed":
+            return f"{self.dataset}: {self.status}" + (f", {skipped}" if self.skipped else "")
+        whole = ", ".join(f"{path} ({reason})" for path, reason in sorted(self.rejected_files.items()))
+        return (
+            f"{self.dataset}: run {self.run_id} committed in {self.duration_seconds:.1f} s: "
+            f"{t['files_ingested']} file(s) ingested, {skipped}; records read {t['records_read']}, "
+            f"written {t['records_written']}, quarantined {t['records_quarantined']}"
+            + (f"; quarantined whole: {whole}" if whole else "")
+        )
 
 
 def new_run_id(started_at: datetime) -> str:
@@ -133,6 +185,15 @@ def _write_parquet(df: DataFrame, path: str, files: int, max_records_per_file: i
 Rejected = tuple[str, str | None, str]  # a file quarantined whole: (relative path, header line, reason)
 
 
+def _conformed(
+    spark: SparkSession, reader: Reader, source: st.Storage, group: FileGroup, config: RunConfig, problem: str | None
+) -> DataFrame:
+    df = reader.read(spark, source, group)
+    if group.layout == CSV:
+        return conform(df, group.columns, config, problem)
+    return conform_json(df, config)
+
+
 def _stage(
     spark: SparkSession,
     reader: Reader,
@@ -148,17 +209,28 @@ def _stage(
     """Read the planned files, count records into `stats`, and write bronze and quarantine rows to
     staging. Returns the files quarantined whole, with their reason."""
     dataset = config.contract.dataset
+    # Files rejected whole before any read: one quarantine record each, counted as one record read.
     rejected: list[Rejected] = [(r.file.relative, r.header_line, r.reason) for r in plan.rejected]
+    for r in plan.rejected:
+        stats[r.file.relative].add(r.reason, 1)
     frames = []
-    for group in plan.groups:
+    for i, group in enumerate(plan.groups, start=1):
         problem = header_problem(group.columns, config.contract)
         if problem:
             rejected += [(f.relative, group.header_lines[f.relative], problem) for f in group.files]
+        log.info(
+            "dataset %s: group %d/%d: %d %s file(s), %d bytes",
+            dataset,
+            i,
+            len(plan.groups),
+            len(group.files),
+            group.layout,
+            sum(f.size for f in group.files),
+        )
         # A rejected group is still read, to count its records.
-        frames.append(conform(reader.read(spark, source, group), group.columns, config, problem))
-    for path, _, reason in rejected:
-        log.warning("dataset %s: %s quarantined whole: %s", dataset, path, reason)
+        frames.append(_conformed(spark, reader, source, group, config, problem))
     rejected_paths = {path: reason for path, _, reason in rejected}
+    found_rejected: dict[str, str] = {}  # rejected whole on what the records hold (JSON)
 
     quarantine_parts: list[DataFrame] = []
     records: DataFrame | None = None
@@ -166,12 +238,22 @@ def _stage(
         # Cached: it is counted, then written twice; and Spark refuses queries on raw CSV that
         # filter on the corrupt-record column alone.
         records = number_records(reduce(DataFrame.unionByName, frames)).cache()
-        counts = records.groupBy(SOURCE_URI, REASON).count().collect()
+        clock = time.monotonic()
+        counts = records.groupBy(SOURCE_URI, REASON, FILE_REASON).count().collect()
         files = match_source_uris(
             sorted({row[SOURCE_URI] for row in counts}), [f for g in plan.groups for f in g.files]
         )
         for row in counts:
-            stats[files[row[SOURCE_URI]].relative].add(row[REASON], row["count"])
+            path = files[row[SOURCE_URI]].relative
+            stats[path].add(row[REASON], row["count"])
+            if row[FILE_REASON] is not None and path not in rejected_paths:
+                found_rejected[path] = row[FILE_REASON]
+        log.info(
+            "dataset %s: read and counted the records of %d file(s) in %.1f s",
+            dataset,
+            len(files),
+            time.monotonic() - clock,
+        )
         records = with_source_files(records, {uri: f.relative for uri, f in files.items()})
 
         if any(s.records_written for s in stats.values()):
@@ -182,8 +264,14 @@ def _stage(
                 files=max(1, math.ceil(raw_bytes / options.raw_bytes_per_file)),
                 max_records_per_file=options.max_records_per_file,
             )
-        if any(s.records_quarantined for path, s in stats.items() if path not in rejected_paths):
+        if any(
+            s.records_quarantined
+            for path, s in stats.items()
+            if path not in rejected_paths and path not in found_rejected
+        ):
             quarantine_parts.append(to_quarantine(records, config))
+        if found_rejected:
+            quarantine_parts.append(to_file_quarantine(records, config, sorted(found_rejected)))
     if rejected:
         quarantine_parts.append(file_quarantine(spark, rejected, config))
     if quarantine_parts:
@@ -195,6 +283,9 @@ def _stage(
         )
     if records is not None:
         records.unpersist()
+    rejected_paths.update(found_rejected)
+    for path, reason in sorted(rejected_paths.items()):
+        log.warning("dataset %s: %s quarantined whole: %s", dataset, path, reason)
     return rejected_paths
 
 
@@ -245,6 +336,7 @@ def ingest_dataset(
     )
     if not new_files:
         summary.duration_seconds = round(time.monotonic() - clock, 3)
+        log.info("dataset %s: nothing new", dataset)
         return summary
     check_run_order(manifests, dataset, run_id, ingest_date)
 
@@ -364,7 +456,12 @@ def _targets(
 
 
 def parse_args(argv: Sequence[str], today: date) -> JobArgs:
-    parser = argparse.ArgumentParser(prog="python -m glue_ingest", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m glue_ingest",
+        description=__doc__,
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--dataset", required=True, help="a dataset, several comma-separated, or 'all'")
     parser.add_argument(
         "--lake_root", help="local lake folder: paths default to <root>/{raw,bronze,quarantine}/<dataset>"
@@ -408,6 +505,9 @@ def parse_glue_args(argv: Sequence[str], today: date) -> JobArgs:
 
 
 def build_local_session() -> SparkSession:
+    # Python workers (the JSON reader's parser) run this interpreter, which has glue_ingest, rather
+    # than whatever `python3` is first on the PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     return (
         SparkSession.builder.master(os.environ.get("SPARK_MASTER", "local[*]"))
         .appName("glue_ingest")
@@ -475,6 +575,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     options = IngestOptions(fail_after_moves=_fail_after_moves())
     failed = []
+    lines = []
+    rejected_whole = False
     try:
         for dataset, paths in args.targets:
             log.info(
@@ -486,20 +588,39 @@ def main(argv: Sequence[str] | None = None) -> int:
                 paths.bronze_path,
             )
             try:
-                ingest_dataset(spark, dataset, paths, args.ingest_date, started_at, options)
+                summary = ingest_dataset(spark, dataset, paths, args.ingest_date, started_at, options)
             except (IngestError, RunOrderError, ContractError) as exc:
                 log.error("dataset %s failed: %s", dataset, exc)
                 failed.append(dataset)
+                lines.append(f"{dataset}: FAILED, nothing committed: {exc}")
             except Exception as exc:
                 log.exception("dataset %s failed: %s: %s", dataset, type(exc).__name__, exc)
                 failed.append(dataset)
+                lines.append(f"{dataset}: FAILED, nothing committed: {type(exc).__name__}: {exc}")
+            else:
+                rejected_whole = rejected_whole or bool(summary.rejected_files)
+                lines.append(summary.line())
+        print("\n".join(lines), flush=True)  # the CLI's own report, for people; details are in the log
         if failed:
             log.error("ingest failed for dataset(s): %s", ", ".join(failed))
-            return 1
+            return EXIT_FAILED
+        # Everything was committed: Glue may move its bookmark on, whatever was quarantined.
         if glue_job is not None:
             glue_job.commit()
         log.info("ingest done: %s", ", ".join(d for d, _ in args.targets))
-        return 0
+        if rejected_whole:
+            log.warning("some file(s) were quarantined whole: exit status %d", EXIT_FILES_QUARANTINED_WHOLE)
+            return EXIT_FILES_QUARANTINED_WHOLE
+        return EXIT_OK
     finally:
         if owns_session:
             spark.stop()
+
+
+# --- Glue Data Catalog registration (glue_ingest/catalog.py) -------------------------------------
+# Takes --catalog_database / --register_catalog out of the arguments, runs the job, then registers
+# every committed bronze partition missing from the catalog. Imported last: catalog imports this module.
+from glue_ingest.catalog import with_catalog_registration  # noqa: E402
+
+main = with_catalog_registration(main)
+# --- end Glue Data Catalog registration ----------------------------------------------------------

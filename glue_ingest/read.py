@@ -1,41 +1,73 @@
 """Raw files in, one Spark DataFrame per group of like files out.
 
-Reading is two-step. First, in plain Python, each new file's header is read (a few KiB) and files
-are grouped by identical header, so that Spark can read each group with a schema in that header's
-column order. Then Spark reads each group. A reader hands the rest of the job a DataFrame of a fixed
-shape, whatever the format: one string column per source column, named by position (`_c0`, `_c1`,
-...; the group says which name each one has), plus:
+Reading is two-step. First, in plain Python, the first bytes of each new file are read (a few KiB)
+and files are grouped: CSV files by identical header, so that Spark can read each group with a
+schema in that header's column order; JSON files by layout (lines or one array). Then Spark reads
+each group.
+
+The CSV reader hands the rest of the job one string column per source column, named by position
+(`_c0`, `_c1`, ...; the group says which name each one has), plus:
 
 - `_corrupt_record`: the raw text of a record that could not be split into the group's columns;
 - `_source_uri`: the file the record came from, as Spark names it;
 - `_read_order`: increasing in file order within each file (see `transform.number_records`).
 
-Only CSV is implemented. A JSON reader would plug into READERS with the same two steps.
+The JSON reader hands over one string column per contract column (`_c0`, ... in contract order),
+parsed record by record in Python (see `parse_ndjson_line`), plus the columns listed at JSON_COLUMNS.
+Its record numbers are exact and its own:
+
+- JSON lines (NDJSON, JSONL): the physical line number in the (decompressed) file, lines split on
+  LF, CRLF or CR. Blank lines are not records, but they are counted, so numbers may have gaps and
+  `sed -n <number>p` shows the record.
+- a JSON array (the file's first non-whitespace character is `[`): the 1-based position of the
+  element in the array. An array file that does not parse as a whole (say it is truncated) is one
+  record without a number, quarantined whole, since where its elements begin can no longer be told.
+
+Any file name is read; a `.gz` suffix means gzip (Spark and the header step both go by the suffix).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import re
 import zlib
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import unquote
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql.types import (
+    ArrayType,
+    BinaryType,
+    BooleanType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+)
 
 from glue_ingest import storage as st
+from glue_ingest.contracts import load_contract
 
 log = logging.getLogger(__name__)
 
 CORRUPT_RECORD = "_corrupt_record"
 SOURCE_URI = "_source_uri"
 READ_ORDER = "_read_order"
+
+INVALID_UTF8 = "invalid UTF-8"
+INVALID_JSON = "invalid JSON"
+
+# File layouts, one reader step each.
+CSV = "csv"
+NDJSON = "ndjson"
+JSON_ARRAY = "json array"
 
 HEAD_BYTES = 64 * 1024
 # Hadoop paths cannot hold these: Spark fails on the whole batch if given such a file.
@@ -68,6 +100,7 @@ class FileGroup:
     line_sep: str
     files: list[RawFile] = field(default_factory=list)
     header_lines: dict[str, str] = field(default_factory=dict)  # relative path -> header line
+    layout: str = CSV  # CSV, NDJSON or JSON_ARRAY
 
 
 @dataclass(frozen=True)
@@ -153,7 +186,12 @@ def _decompressor(path: str) -> zlib._Decompress | None:
     return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS) if path.endswith(".gz") else None
 
 
-def read_csv_header(storage: st.Storage, file: RawFile) -> Header | None:
+T = TypeVar("T")
+
+
+def _from_head(storage: st.Storage, file: RawFile, parse: Callable[[bytes, bool], T]) -> T:
+    """`parse(head, complete)` on the file's first bytes (decompressed), reading more as long as it
+    raises NeedMoreBytes. Raises zlib.error when a `.gz` file is not gzip."""
     size = HEAD_BYTES
     while True:
         head = storage.read_head(file.path, size)
@@ -162,9 +200,13 @@ def read_csv_header(storage: st.Storage, file: RawFile) -> Header | None:
         if decompressor is not None:
             head = decompressor.decompress(head)
         try:
-            return parse_header(head, complete)
+            return parse(head, complete)
         except NeedMoreBytes:
             size *= 4
+
+
+def read_csv_header(storage: st.Storage, file: RawFile) -> Header | None:
+    return _from_head(storage, file, parse_header)
 
 
 def _unreadable_reason(file: RawFile) -> str | None:
@@ -172,6 +214,16 @@ def _unreadable_reason(file: RawFile) -> str | None:
     if bad:
         return f"unreadable file name: Spark/Hadoop paths cannot contain {', '.join(map(repr, bad))}"
     return None
+
+
+def _not_gzip(exc: zlib.error) -> str:
+    # Spark would fail the whole run on it; better to set this one file aside.
+    return f"unreadable file: not gzip data ({exc})"
+
+
+def _log_planning(dataset: str, i: int, files: Sequence[RawFile], what: str) -> None:
+    file = files[i - 1]
+    log.info("dataset %s: file %d/%d %s (%d bytes): %s", dataset, i, len(files), file.relative, file.size, what)
 
 
 def _usable_as_field_names(columns: Sequence[str]) -> bool:
@@ -194,16 +246,12 @@ class CsvReader:
         plan = ReadPlan()
         groups: dict[tuple[tuple[str, ...], str], FileGroup] = {}
         for i, file in enumerate(files, start=1):
-            log.info(
-                "dataset %s: file %d/%d %s (%d bytes): reading header",
-                dataset,
-                i,
-                len(files),
-                file.relative,
-                file.size,
-            )
-            header = read_csv_header(storage, file) if file.size else None
+            _log_planning(dataset, i, files, "reading header")
             reason = _unreadable_reason(file)
+            try:
+                header = read_csv_header(storage, file) if file.size else None
+            except zlib.error as exc:
+                header, reason = None, reason or _not_gzip(exc)
             if reason:
                 plan.rejected.append(RejectedFile(file, reason, header.line if header else None))
             elif header is None:
@@ -260,6 +308,357 @@ class CsvReader:
         )
 
 
+# --- JSON ----------------------------------------------------------------------------------------
+
+# Columns of the JSON reader's DataFrame, besides the contract columns (`_c0`, ...) and SOURCE_URI.
+PRESENT = "_present"  # array<boolean>, per contract column: does the record have the key at all
+EXTRA_TEXT = "_extra_text"  # JSON object of the keys the contract lacks; null when there are none
+RECORD_ERROR = "_record_error"  # why the record cannot be loaded (invalid UTF-8 or JSON); else null
+WHOLE_FILE = "_whole_file"  # the record is the whole file, which does not parse (RECORD_ERROR says why)
+RAW_TEXT = "_raw_text"  # the record as delivered, for the quarantine (bad bytes as U+FFFD)
+POSITION = "_position"  # the record number: line number, or position in the array; null if WHOLE_FILE
+JSON_COLUMNS = (PRESENT, EXTRA_TEXT, RECORD_ERROR, WHOLE_FILE, RAW_TEXT, SOURCE_URI, POSITION)
+
+_BYTES = "_bytes"
+_PARSED = "_parsed"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_JSON_SPACE = " \t\r\n"  # what JSON counts as whitespace (Python's str.strip would take more)
+_SPACE_RE = re.compile(r"[ \t\r\n]*")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+# What decoding with errors="surrogateescape" puts in place of bytes that are not UTF-8.
+_ESCAPED_BYTE_RE = re.compile("[\udc80-\udcff]")
+
+
+class _Number(str):
+    """A JSON number, as written: Python's float (and Spark) would turn `12.50` into `12.5`."""
+
+
+class _Object(list):  # type: ignore[type-arg]
+    """A JSON object as its (key, value) pairs, in order, duplicates kept."""
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    # Python accepts NaN and Infinity; JSON does not.
+    raise _NotJson(f"{name} is not a JSON value")
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_Object, parse_float=_Number, parse_int=_Number, parse_constant=_reject_constant
+)
+
+
+class JsonRecord(NamedTuple):
+    """One parsed record; Spark takes it as a struct (see RECORD_TYPE)."""
+
+    values: list[str | None] | None = None  # the contract columns' text, in contract order
+    present: list[bool] | None = None  # per contract column: the record has the key (maybe null)
+    extra: str | None = None  # the other keys as a JSON object of text values; None if none
+    error: str | None = None  # why the record cannot be loaded; None if it can
+
+
+class JsonElement(NamedTuple):
+    """One element of an array file, or (position None, whole_file True) the whole file."""
+
+    position: int | None
+    raw: str
+    record: JsonRecord
+    whole_file: bool = False
+
+
+RECORD_TYPE = StructType(
+    [
+        StructField("values", ArrayType(StringType())),
+        StructField("present", ArrayType(BooleanType())),
+        StructField("extra", StringType()),
+        StructField("error", StringType()),
+    ]
+)
+ELEMENT_TYPE = StructType(
+    [
+        StructField("position", LongType()),
+        StructField("raw", StringType()),
+        StructField("record", RECORD_TYPE),
+        StructField("whole_file", BooleanType()),
+    ]
+)
+
+
+def _json_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON text of a parsed value, numbers as written and keys in their order."""
+    if isinstance(value, _Object):
+        return "{" + ",".join(f"{_json_string(k)}:{json_text(v)}" for k, v in value) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(json_text(v) for v in value) + "]"
+    if isinstance(value, _Number):
+        return str(value)
+    if isinstance(value, str):
+        return _json_string(value)
+    return {True: "true", False: "false", None: "null"}[value]
+
+
+def value_text(value: Any) -> str | None:
+    """A value as bronze stores it: a string as itself, null as null, anything else as its JSON text."""
+    if value is None:
+        return None
+    if isinstance(value, str) and not isinstance(value, _Number):
+        return value
+    return json_text(value)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, _Number):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return json_text(value)  # true, false, null
+
+
+def _extra_object(extras: Sequence[tuple[str, str | None]]) -> str:
+    """Values as text, nulls kept: the same shape as CSV's `_extra`."""
+    return "{" + ",".join(f"{_json_string(k)}:{_json_string(v) if v is not None else 'null'}" for k, v in extras) + "}"
+
+
+def _failed(error: str) -> JsonRecord:
+    return JsonRecord(error=error)
+
+
+def record_from_value(value: Any, columns: Sequence[str]) -> JsonRecord:
+    """Map a parsed JSON value to the contract's columns, or say why it is not a loadable record."""
+    if not isinstance(value, _Object):
+        return _failed(f"{INVALID_JSON}: expected an object, got {_kind(value)}")
+    duplicates = [k for k, n in Counter(k for k, _ in value).items() if n > 1]
+    if duplicates:
+        # Which one would count is anyone's guess (RFC 8259 leaves it open): load neither.
+        return _failed(f"{INVALID_JSON}: duplicate key(s) {', '.join(map(_json_string, duplicates))}")
+    fields = dict(value)
+    wanted = set(columns)
+    extras = [(k, value_text(v)) for k, v in value if k not in wanted]
+    record = JsonRecord(
+        values=[value_text(fields[c]) if c in fields else None for c in columns],
+        present=[c in fields for c in columns],
+        extra=_extra_object(extras) if extras else None,
+    )
+    texts = [*(v for v in record.values or () if v is not None), *(k for k, _ in extras), record.extra or ""]
+    if any(_SURROGATE_RE.search(t) for t in texts):
+        # `"\ud800"` is well-formed JSON but no character: it cannot be stored as UTF-8 text.
+        return _failed(f"{INVALID_JSON}: unpaired surrogate in a \\u escape")
+    return record
+
+
+def _parse_value(text: str, columns: Sequence[str]) -> JsonRecord:
+    try:
+        value = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        return _failed(f"{INVALID_JSON}: {exc.msg}")  # no position: reasons are counted by their text
+    except _NotJson as exc:
+        return _failed(f"{INVALID_JSON}: {exc}")
+    except RecursionError:
+        return _failed(f"{INVALID_JSON}: nested too deeply")
+    try:
+        return record_from_value(value, columns)
+    except RecursionError:  # json_text of a value nested almost too deeply to parse
+        return _failed(f"{INVALID_JSON}: nested too deeply")
+
+
+def parse_ndjson_line(data: bytes, columns: Sequence[str], first: bool) -> JsonRecord | None:
+    """One line of a JSON-lines file (without its line end); None when blank: blank lines are not
+    records. `first`: the file's first line, which may start with a UTF-8 byte order mark."""
+    if first and data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _failed(INVALID_UTF8)
+    if not text.strip(_JSON_SPACE):
+        return None
+    return _parse_value(text, columns)
+
+
+def _array_items(text: str) -> Iterator[tuple[int, int, Any]]:
+    """(start, end, value) of each element of the JSON array `text`; raises JSONDecodeError (or
+    _NotJson, RecursionError) as soon as the text stops being one JSON array."""
+    pos = _SPACE_RE.match(text).end()  # type: ignore[union-attr]
+    if text[pos : pos + 1] != "[":
+        raise json.JSONDecodeError("Expecting '['", text, pos)
+    pos = _SPACE_RE.match(text, pos + 1).end()  # type: ignore[union-attr]
+    if text[pos : pos + 1] == "]":
+        end = pos + 1
+    else:
+        while True:
+            value, end = _DECODER.raw_decode(text, pos)
+            yield pos, end, value
+            pos = _SPACE_RE.match(text, end).end()  # type: ignore[union-attr]
+            delimiter = text[pos : pos + 1]
+            if delimiter == "]":
+                end = pos + 1
+                break
+            if delimiter != ",":
+                raise json.JSONDecodeError("Expecting ',' delimiter" if delimiter else "Unterminated array", text, pos)
+            pos = _SPACE_RE.match(text, pos + 1).end()  # type: ignore[union-attr]
+    rest = _SPACE_RE.match(text, end).end()  # type: ignore[union-attr]
+    if rest < len(text):
+        raise json.JSONDecodeError("Extra data after the array", text, rest)
+
+
+def _printable(text: str) -> str:
+    """Text decoded with surrogateescape, with its undecodable bytes as U+FFFD (like the CSV reader)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def parse_json_array(data: bytes, columns: Sequence[str]) -> list[JsonElement]:
+    """The elements of a file holding one JSON array, each with its exact text; or, when the file is
+    not one JSON array, a single whole-file element saying why."""
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
+    # Undecodable bytes become lone surrogates: inside a string they only spoil their own element.
+    text = data.decode("utf-8", "surrogateescape")
+    elements = []
+    try:
+        for position, (start, end, value) in enumerate(_array_items(text), start=1):
+            raw = text[start:end]
+            if _ESCAPED_BYTE_RE.search(raw):
+                elements.append(JsonElement(position, _printable(raw), _failed(INVALID_UTF8)))
+            else:
+                elements.append(JsonElement(position, raw, record_from_value(value, columns)))
+    except json.JSONDecodeError as exc:
+        return [_whole_file(text, f"{INVALID_JSON}: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+    except _NotJson as exc:
+        return [_whole_file(text, f"{INVALID_JSON}: {exc}")]
+    except RecursionError:
+        return [_whole_file(text, f"{INVALID_JSON}: nested too deeply")]
+    return elements
+
+
+def _whole_file(text: str, reason: str) -> JsonElement:
+    return JsonElement(None, _printable(text), _failed(reason), whole_file=True)
+
+
+def json_layout(head: bytes, complete: bool) -> str | None:
+    """NDJSON or JSON_ARRAY from a file's first bytes; None when the file holds only whitespace."""
+    if head.startswith(_UTF8_BOM):
+        head = head[len(_UTF8_BOM) :]
+    start = head.lstrip(_JSON_SPACE.encode())[:1]
+    if not start:
+        if not complete:
+            raise NeedMoreBytes
+        return None
+    return JSON_ARRAY if start == b"[" else NDJSON
+
+
+def _json_frame(parsed: Column, raw: Column, whole_file: Column, position: Column, width: int) -> list[Column]:
+    """The JSON reader's columns from a parsed JsonRecord struct."""
+    return [
+        *[parsed["values"][i].alias(position_column(i)) for i in range(width)],
+        parsed["present"].alias(PRESENT),
+        parsed["extra"].alias(EXTRA_TEXT),
+        parsed["error"].alias(RECORD_ERROR),
+        whole_file.alias(WHOLE_FILE),
+        raw.alias(RAW_TEXT),
+        F.col(SOURCE_URI),
+        position.cast(LongType()).alias(POSITION),
+    ]
+
+
+class JsonReader:
+    """UTF-8 JSON: lines of objects (NDJSON/JSONL) or one array of objects, told apart per file.
+
+    Records are parsed in Python, not with Spark's JSON functions: these rewrite numbers (`12.50`
+    becomes `12.5`, `1e2` becomes `100.0`), and bronze keeps values exactly as delivered. A key the
+    contract has becomes its column (a string as itself, anything else as its JSON text); the others
+    go to the extra JSON object, as CSV's extra columns do.
+    """
+
+    def plan(self, storage: st.Storage, files: Sequence[RawFile], dataset: str) -> ReadPlan:
+        columns = tuple(load_contract(dataset).column_names)
+        plan = ReadPlan()
+        groups: dict[str, FileGroup] = {}
+        for i, file in enumerate(files, start=1):
+            _log_planning(dataset, i, files, "detecting JSON layout")
+            reason = _unreadable_reason(file)
+            try:
+                layout = _from_head(storage, file, json_layout) if file.size else None
+            except zlib.error as exc:
+                layout, reason = None, reason or _not_gzip(exc)
+            if reason:
+                plan.rejected.append(RejectedFile(file, reason, None))
+            elif layout is None:
+                plan.empty.append(file)
+            else:
+                groups.setdefault(layout, FileGroup(columns, "", layout=layout)).files.append(file)
+        plan.groups = list(groups.values())
+        return plan
+
+    def read(self, spark: SparkSession, storage: st.Storage, group: FileGroup) -> DataFrame:
+        paths = [escape_glob(storage.spark_path(f.path)) for f in group.files]
+        if group.layout == JSON_ARRAY:
+            return self._read_arrays(spark, paths, group.columns)
+        return self._read_lines(spark, paths, group.columns)
+
+    @staticmethod
+    def _read_lines(spark: SparkSession, paths: list[str], columns: tuple[str, ...]) -> DataFrame:
+        lines = spark.read.text(paths).select(
+            # As bytes: Spark keeps a line's bytes as they are, so invalid UTF-8 is still visible.
+            F.col("value").cast(BinaryType()).alias(_BYTES),
+            F.input_file_name().alias(SOURCE_URI),
+            # Evaluated right above the scan: increases through each file (see transform.number_records).
+            F.monotonically_increasing_id().alias(READ_ORDER),
+        )
+        # Numbered before blank lines are dropped, so that numbers are line numbers.
+        numbered = lines.withColumn(
+            POSITION, F.row_number().over(Window.partitionBy(SOURCE_URI).orderBy(READ_ORDER))
+        )
+        parse = F.udf(_ndjson_parser(columns), RECORD_TYPE)
+        parsed = numbered.withColumn(_PARSED, parse(F.col(_BYTES), F.col(POSITION) == 1)).where(
+            F.col(_PARSED).isNotNull()
+        )
+        return parsed.select(
+            *_json_frame(
+                F.col(_PARSED),
+                F.decode(F.col(_BYTES), "UTF-8"),  # U+FFFD for bad bytes, as for CSV
+                F.lit(False),
+                F.col(POSITION),
+                len(columns),
+            )
+        )
+
+    @staticmethod
+    def _read_arrays(spark: SparkSession, paths: list[str], columns: tuple[str, ...]) -> DataFrame:
+        # One row per file: positions and raw texts of elements need the whole text.
+        files = spark.read.text(paths, wholetext=True).select(
+            F.col("value").cast(BinaryType()).alias(_BYTES), F.input_file_name().alias(SOURCE_URI)
+        )
+        parse = F.udf(_array_parser(columns), ArrayType(ELEMENT_TYPE))
+        elements = files.select(F.col(SOURCE_URI), F.explode(parse(F.col(_BYTES))).alias(_PARSED))
+        element = F.col(_PARSED)
+        return elements.select(
+            *_json_frame(element["record"], element["raw"], element["whole_file"], element["position"], len(columns))
+        )
+
+
+def _ndjson_parser(columns: tuple[str, ...]) -> Callable[[bytes | bytearray, bool], JsonRecord | None]:
+    def parse(data: bytes | bytearray, first: bool) -> JsonRecord | None:
+        return parse_ndjson_line(bytes(data), columns, first)
+
+    return parse
+
+
+def _array_parser(columns: tuple[str, ...]) -> Callable[[bytes | bytearray], list[JsonElement]]:
+    def parse(data: bytes | bytearray) -> list[JsonElement]:
+        return parse_json_array(bytes(data), columns)
+
+    return parse
+
+
 def _comparable(path: str) -> str:
     path = unquote(path)
     for scheme in ("file:", *st.S3_SCHEMES):
@@ -281,7 +680,7 @@ def match_source_uris(uris: Sequence[str], files: Sequence[RawFile]) -> dict[str
     return matched
 
 
-READERS: dict[str, Reader] = {"csv": CsvReader()}
+READERS: dict[str, Reader] = {"csv": CsvReader(), "json": JsonReader()}
 
 
 def reader_for(fmt: str) -> Reader:

@@ -3,8 +3,8 @@
 Nothing here touches storage or triggers a Spark action: the job decides when to cache, count and
 write. The flow for one run is
 
-    read (per group of files) -> conform -> union -> number_records -> (cache, count)
-      -> with_source_files -> to_bronze / to_quarantine
+    read (per group of files) -> conform (CSV) / conform_json -> union -> number_records
+      -> (cache, count) -> with_source_files -> to_bronze / to_quarantine / to_file_quarantine
 """
 
 from __future__ import annotations
@@ -19,7 +19,19 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampNTZType
 
 from glue_ingest.contracts import METADATA_COLUMNS, Contract
-from glue_ingest.read import CORRUPT_RECORD, READ_ORDER, SOURCE_URI, position_column
+from glue_ingest.read import (
+    CORRUPT_RECORD,
+    EXTRA_TEXT,
+    INVALID_UTF8,
+    POSITION,
+    PRESENT,
+    RAW_TEXT,
+    READ_ORDER,
+    RECORD_ERROR,
+    SOURCE_URI,
+    WHOLE_FILE,
+    position_column,
+)
 
 EXTRA = "_extra"
 SOURCE_FILE = "_source_file"
@@ -32,7 +44,7 @@ REASON = "_reason"
 FILE_REASON = "_file_reason"
 RAW_RECORD = "_raw_record"
 
-INVALID_UTF8 = "invalid UTF-8"
+MISSING_REQUIRED = "missing required column(s): "
 REPLACEMENT_CHAR = "\ufffd"  # what the UTF-8 decoder puts in place of bytes that are not UTF-8
 
 QUARANTINE_SCHEMA = StructType(
@@ -68,7 +80,7 @@ def header_problem(columns: Sequence[str], contract: Contract) -> str | None:
     """Why a file with this header cannot be loaded at all, or None when it can."""
     missing = [c for c in contract.required_columns if c not in columns]
     if missing:
-        return f"missing required column(s): {', '.join(missing)}"
+        return MISSING_REQUIRED + ", ".join(missing)
     duplicates = [c for i, c in enumerate(columns) if c in columns[:i]]
     if duplicates:
         return f"duplicate column name(s) in header: {', '.join(dict.fromkeys(duplicates))}"
@@ -134,12 +146,54 @@ def conform(
     )
 
 
+def conform_json(df: DataFrame, config: RunConfig) -> DataFrame:
+    """`conform` for the JSON reader, whose columns are the contract's already.
+
+    A file is rejected whole (`_file_reason`) when it is not JSON at all (an array file that does
+    not parse), or when a required key is missing from every record of it that is an object: the
+    way a CSV file without a required column is. A required key missing from some records only
+    leaves those records' column null, for silver to judge. The rejected file's one quarantine
+    record (see `to_file_quarantine`) shows its first object record, as CSV's shows the header.
+    """
+    contract = config.contract
+    names = contract.column_names
+    per_file = Window.partitionBy(SOURCE_URI)
+    is_object = F.col(RECORD_ERROR).isNull()
+    # Null for a file without any object record: its records are rejected one by one instead.
+    missing = [
+        F.when(
+            F.max(F.when(is_object, F.col(PRESENT)[names.index(c)].cast("int"))).over(per_file) == 0, F.lit(c)
+        )
+        for c in contract.required_columns
+    ]
+    missing_text = F.concat_ws(", ", *missing) if missing else F.lit("")
+    file_reason = F.when(F.col(WHOLE_FILE), F.col(RECORD_ERROR)).when(
+        missing_text != "", F.concat(F.lit(MISSING_REQUIRED), missing_text)
+    )
+    first_object = F.col(POSITION) == F.min(F.when(is_object, F.col(POSITION))).over(per_file)
+    raw = F.when(file_reason.isNotNull(), F.when(F.col(WHOLE_FILE) | first_object, F.col(RAW_TEXT))).when(
+        F.col(RECORD_ERROR).isNotNull(), F.col(RAW_TEXT)
+    )
+    return df.select(
+        *[F.col(position_column(i)).alias(name) for i, name in enumerate(names)],
+        F.col(EXTRA_TEXT).alias(EXTRA),
+        F.coalesce(file_reason, F.col(RECORD_ERROR)).alias(REASON),
+        file_reason.alias(FILE_REASON),
+        raw.alias(RAW_RECORD),
+        F.col(SOURCE_URI),
+        F.col(POSITION).alias(RECORD_NUMBER),
+    )
+
+
 def number_records(df: DataFrame) -> DataFrame:
     """Add `_record_number`, 1-based in file order.
 
     Spark has no line numbers. Readers read each file whole, in order, in one task (multiLine CSV
     is not splittable), so `_read_order` increases through each file and ranks its records.
+    Records that come numbered already (JSON: line numbers, array positions) keep their numbers.
     """
+    if RECORD_NUMBER in df.columns:
+        return df.drop(READ_ORDER)
     window = Window.partitionBy(SOURCE_URI).orderBy(READ_ORDER)
     return df.withColumn(RECORD_NUMBER, F.row_number().over(window).cast(LongType())).drop(READ_ORDER)
 
@@ -192,10 +246,26 @@ def to_quarantine(df: DataFrame, config: RunConfig) -> DataFrame:
     )
 
 
+def to_file_quarantine(df: DataFrame, config: RunConfig, paths: Sequence[str]) -> DataFrame:
+    """One quarantine record per file of `paths` rejected whole on what its records hold (JSON):
+    the record `conform_json` kept the raw text of, without a record number."""
+    run = _run_columns(config)
+    return df.filter(
+        F.col(SOURCE_FILE).isin(list(paths)) & F.col(FILE_REASON).isNotNull() & F.col(RAW_RECORD).isNotNull()
+    ).select(
+        F.col(SOURCE_FILE),
+        F.lit(None).cast(LongType()).alias(RECORD_NUMBER),
+        F.col(RAW_RECORD).alias("raw_record"),
+        F.col(FILE_REASON).alias("reason"),
+        run[RUN_ID].alias(RUN_ID),
+        run[INGESTED_AT].alias(INGESTED_AT),
+    )
+
+
 def file_quarantine(
     spark: SparkSession, rejected: Sequence[tuple[str, str | None, str]], config: RunConfig
 ) -> DataFrame:
-    """One quarantine record per rejected file: (relative path, header line, reason)."""
+    """One quarantine record per file rejected before reading: (relative path, header line, reason)."""
     rows = [
         (path, None, header, reason, config.run_id, config.ingested_at_utc)
         for path, header, reason in rejected

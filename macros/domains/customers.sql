@@ -18,7 +18,10 @@
     typed as (
         select
             *,
-            {{ parse_iso_date('signup_date_text') }} as signup_date,
+            case
+                when {{ matches_regex('signup_date_text', '[0-9]{4}-[0-9]{2}-[0-9]{2}') }}
+                    then try_cast(signup_date_text as date)
+            end as signup_date,
             {{ parse_iso_timestamp('updated_at_text') }} as updated_at
         from trimmed
     ),

@@ -44,7 +44,7 @@
                 when region is null then 'missing_region'
                 when product_id is null then 'missing_product_id'
                 when customer_id is null then 'missing_customer_id'
-                when quantity is null then 'invalid_quantity'
+                when quantity is null or quantity > 2147483647 then 'invalid_quantity'
                 when quantity <= 0 then 'non_positive_quantity'
                 when unit_price is null then 'invalid_unit_price'
                 when unit_price < 0 then 'negative_unit_price'

@@ -115,7 +115,8 @@ def test_match_source_uris() -> None:
         read.match_source_uris(["file:///elsewhere.csv"], files)
 
 
-def test_json_is_not_implemented_yet() -> None:
+def test_reader_for() -> None:
     assert isinstance(read.reader_for("csv"), read.CsvReader)
-    with pytest.raises(NotImplementedError, match="json"):
-        read.reader_for("json")
+    assert isinstance(read.reader_for("json"), read.JsonReader)
+    with pytest.raises(NotImplementedError, match="parquet"):
+        read.reader_for("parquet")

@@ -239,11 +239,11 @@ def test_exact_duplicates_within_and_across_files(generated) -> None:
 
 def test_cli_writes_data_under_raw_and_the_report_outside_it(tmp_path: Path, capsys) -> None:
     assert main(["--lake-root", str(tmp_path), "--days", "3", "--rows-per-day", "100", "--seed", "3",
-                 "--start-date", "2026-12-30"]) == 0
+                 "--start-date", "2026-12-30", "--dataset", "web_logs"]) == 0
     out = capsys.readouterr().out
     assert "web_logs/2027/01/web_logs_2027-01-01.csv" in out
     assert "exact_duplicates" in out
-    report = json.loads((tmp_path / "sample_data_report.json").read_text())
+    report = json.loads((tmp_path / "sample_data_report.json").read_text())["web_logs"]
     assert report["days"] == 3 and report["start_date"] == "2026-12-30"
     assert all(p.suffix == ".csv" for p in (tmp_path / "raw").rglob("*") if p.is_file())
     assert {p.name for p in tmp_path.iterdir()} == {"raw", "sample_data_report.json"}

@@ -21,13 +21,15 @@ as_of as (
 
 per_customer as (
     select
-        customer_id,
+        transactions.customer_id,
         min(transaction_date) as first_purchase_date,
         max(transaction_date) as last_purchase_date,
         count(*) as transaction_count,
         sum(total_amount) as total_revenue
     from transactions
-    group by customer_id
+    inner join as_of
+        on transactions.transaction_date <= as_of.as_of_date
+    group by transactions.customer_id
 ),
 
 customers as (

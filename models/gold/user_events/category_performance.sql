@@ -27,6 +27,7 @@ per_category as (
         sum(case when event_type = 'purchase' then 1 else 0 end) as purchases,
         sum(case when event_type = 'purchase' then price else 0 end) as revenue
     from events
+    where category is not null
     group by event_date, category
 )
 

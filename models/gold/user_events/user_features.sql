@@ -15,6 +15,7 @@ with events as (
         price,
         event_at
     from {{ ref('user_events') }}
+    where event_date <= {{ as_of_date(ref('user_events'), 'event_date') }}
 ),
 
 as_of as (

@@ -1,0 +1,47 @@
+{#- Gold totals match silver totals: revenue and transactions (sales), events and purchase revenue
+    (clickstream). Returns the measures that differ. -#}
+with checks as (
+    select
+        'sales_summary.revenue' as measure,
+        (select sum(total_amount) from {{ ref('sales_transactions') }}) as silver_total,
+        (select sum(revenue) from {{ ref('sales_summary') }}) as gold_total
+    union all
+    select
+        'sales_summary.transaction_count' as measure,
+        (select count(*) from {{ ref('sales_transactions') }}) as silver_total,
+        (select sum(transaction_count) from {{ ref('sales_summary') }}) as gold_total
+    union all
+    select
+        'sales_enriched.total_amount' as measure,
+        (select sum(total_amount) from {{ ref('sales_transactions') }}) as silver_total,
+        (select sum(total_amount) from {{ ref('sales_enriched') }}) as gold_total
+    union all
+    select
+        'customer_segments.total_revenue' as measure,
+        (select sum(total_amount) from {{ ref('sales_transactions') }}) as silver_total,
+        (select sum(total_revenue) from {{ ref('customer_segments') }}) as gold_total
+    union all
+    select
+        'user_activity.events' as measure,
+        (select count(*) from {{ ref('user_events') }}) as silver_total,
+        (select sum(events) from {{ ref('user_activity') }}) as gold_total
+    union all
+    select
+        'hourly_revenue.revenue' as measure,
+        (select sum(price) from {{ ref('user_events') }} where event_type = 'purchase') as silver_total,
+        (select sum(revenue) from {{ ref('hourly_revenue') }}) as gold_total
+    union all
+    select
+        'category_performance.purchases' as measure,
+        (select count(*) from {{ ref('user_events') }} where event_type = 'purchase') as silver_total,
+        (select sum(purchases) from {{ ref('category_performance') }}) as gold_total
+    union all
+    select
+        'user_features.total_spend' as measure,
+        (select sum(price) from {{ ref('user_events') }} where event_type = 'purchase') as silver_total,
+        (select sum(total_spend) from {{ ref('user_features') }}) as gold_total
+)
+
+select *
+from checks
+where coalesce(silver_total, 0) <> coalesce(gold_total, 0)
