@@ -55,7 +55,8 @@ def run(command: list[str], lake: Path, tmp: Path, tag: str) -> None:
            "DBT_TARGET_PATH": str(tmp / f"dbt-target-{tag}"), "DBT_LOG_PATH": str(tmp / f"dbt-logs-{tag}")}
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
     if result.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}")
+        pytest.fail(f"{' '.join(command)} failed ({result.returncode}):\n"
+                    f"{result.stdout[-6000:]}\n{result.stderr[-4000:]}")
 
 
 def table(lake: Path, relation: str, columns: list[str], grain: list[str]) -> list[tuple]:
