@@ -24,21 +24,22 @@ Only Athena reads projection: Spark, Glue ETL and Redshift Spectrum still see th
 and Athena lists the S3 prefix of every day in the range, data or not. The job keeps registered
 partitions by default for those reasons.
 
-Job arguments (Glue style, `--name value`; see `with_catalog_registration`):
+The ingest job (`glue_ingest.job.main`) calls `register_bronze` after its runs, given these job
+arguments (`--name value`, as Glue passes them; parsed by `job.parse_args` / `job.parse_glue_args`):
 
     --catalog_database NAME     the Glue database of the bronze tables, e.g. prod_bronze
     --register_catalog true|false
                                 default: true on Glue when --catalog_database is given; false locally
+
+Registration runs after every dataset's run, whether it committed, found nothing new or failed; its
+failure makes the job's exit status non-zero (1 if it was 0) without touching committed data.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from glue_ingest import storage as st
@@ -400,102 +401,3 @@ def register_bronze(
             )
             failed.append(dataset)
     return failed
-
-
-# --- job arguments and entry point ----------------------------------------------------------------
-
-CATALOG_ARGS = ("--catalog_database", "--register_catalog")
-
-
-class CatalogArgsError(ValueError):
-    """Bad --catalog_database / --register_catalog arguments."""
-
-
-@dataclass(frozen=True)
-class CatalogArgs:
-    database: str | None = None
-    register: bool | None = None  # None: not given
-
-    def enabled(self, on_glue: bool) -> bool:
-        if self.register is not None:
-            return self.register
-        # Locally the lake is usually a folder, which no Glue table can point at.
-        return on_glue and self.database is not None
-
-
-def _bool(name: str, value: str) -> bool:
-    if value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise CatalogArgsError(f"{name} must be true or false, not {value!r}")
-
-
-def split_catalog_args(argv: Sequence[str]) -> tuple[list[str], CatalogArgs]:
-    """Take --catalog_database and --register_catalog (`--name value` or `--name=value`) out of argv.
-
-    The job's own parsers then see the arguments they know: the local argparse parser rejects
-    unknown ones (Glue's getResolvedOptions would ignore them).
-    """
-    rest: list[str] = []
-    values: dict[str, str] = {}
-    args = iter(argv)
-    for arg in args:
-        name, equals, value = arg.partition("=")
-        if name not in CATALOG_ARGS:
-            rest.append(arg)
-            continue
-        if not equals:
-            value = next(args, None)
-            if value is None or value.startswith("--"):
-                raise CatalogArgsError(f"{name} needs a value")
-        values[name] = value
-    database = values.get("--catalog_database") or None
-    register = _bool("--register_catalog", values["--register_catalog"]) if "--register_catalog" in values else None
-    if register and database is None:
-        raise CatalogArgsError("--register_catalog true needs --catalog_database")
-    return rest, CatalogArgs(database=database, register=register)
-
-
-JobMain = Callable[[Sequence[str] | None], int]
-
-
-def with_catalog_registration(job_main: JobMain) -> JobMain:
-    """Wrap the job's `main`: catalog arguments out, runs, then bronze registered in the catalog.
-
-    Registration runs after every dataset's run, whether it committed, found nothing new or failed,
-    and covers every committed partition absent from the catalog, so it also repairs earlier failed
-    registrations. Its failure makes the exit status non-zero without touching committed data.
-    """
-
-    @functools.wraps(job_main)
-    def main(argv: Sequence[str] | None = None) -> int:
-        from glue_ingest import job  # imported here: job.py imports this module
-
-        on_glue = job.on_glue()
-        # The same defaults as job.main: Glue's getResolvedOptions expects the script name first.
-        raw = list(sys.argv if on_glue else sys.argv[1:]) if argv is None else list(argv)
-        try:
-            rest, options = split_catalog_args(raw)
-        except CatalogArgsError as exc:
-            log.error("bad job arguments: %s", exc)
-            return 2
-        status = job_main(rest)
-        if not options.enabled(on_glue) or options.database is None:
-            if options.database is None:
-                log.debug("catalog registration skipped: no --catalog_database")
-            else:
-                log.info("catalog registration skipped: not on Glue; pass --register_catalog true to register")
-            return status
-        try:
-            parse = job.parse_glue_args if on_glue else job.parse_args
-            args = parse(rest, datetime.now(UTC).date())
-        except (job.IngestError, SystemExit):
-            return status or 2  # the job already reported its arguments as bad
-        targets = [(dataset, paths.bronze_path) for dataset, paths in args.targets]
-        failed = register_bronze(targets, options.database, args.ingest_date)
-        if failed:
-            log.error("catalog registration failed for dataset(s): %s", ", ".join(failed))
-            return status or 1
-        log.info("catalog: %s registered in %s", ", ".join(d for d, _ in targets), options.database)
-        return status
-
-    return main

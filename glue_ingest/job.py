@@ -1,4 +1,5 @@
-"""The ingest job: arguments, Spark session, and one run per dataset (read, transform, stage, commit).
+"""The ingest job: arguments, Spark session, and one run per dataset (read, transform, stage, commit);
+then, if asked (--catalog_database), bronze registered in the Glue Data Catalog (catalog.py).
 
 Runs as an AWS Glue 5 job (`glue_job.py` calls `main()`) and locally (`python -m glue_ingest`).
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
+from glue_ingest import catalog
 from glue_ingest import storage as st
 from glue_ingest.commit import FAIL_AFTER_MOVES_ENV, Layout, begin, commit, recover
 from glue_ingest.contracts import ContractError, available_datasets, load_contract
@@ -64,6 +66,7 @@ log = logging.getLogger(__name__)
 RUNS_DIR = "_runs"
 RUN_ID_FORMAT = "%Y%m%dT%H%M%S%fZ"
 GLUE_REQUIRED_ARGS = ["JOB_NAME", "dataset", "source_path", "bronze_path", "quarantine_path"]
+GLUE_CATALOG_ARGS = ["catalog_database", "register_catalog"]  # optional, as is ingest_date
 
 EXIT_STATUS_HELP = """\
 exit status:
@@ -407,6 +410,18 @@ class JobArgs:
     ingest_date: date
     job_name: str | None = None
     glue_args: dict[str, Any] = field(default_factory=dict)
+    catalog_database: str | None = None  # the Glue database of the bronze tables (catalog.py)
+    register_catalog: bool | None = None  # None: not given
+
+    def registers_catalog(self, glue: bool) -> bool:
+        """Whether bronze is registered in the catalog after the runs: as --register_catalog says, else
+        on Glue when --catalog_database is given."""
+        if self.catalog_database is None:
+            return False
+        if self.register_catalog is not None:
+            return self.register_catalog
+        # Locally the lake is usually a folder, which no Glue table can point at.
+        return glue
 
 
 def on_glue() -> bool:
@@ -420,6 +435,19 @@ def _ingest_date(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date in the form YYYY-MM-DD: {value!r}") from None
+
+
+def _catalog_options(database: str | None, register: str | None) -> tuple[str | None, bool | None]:
+    """--catalog_database and --register_catalog as given (None when absent) -> (database, register)."""
+    database = database or None
+    flag = None
+    if register is not None:
+        if register.lower() not in ("true", "false"):
+            raise ValueError(f"--register_catalog must be true or false, not {register!r}")
+        flag = register.lower() == "true"
+    if flag and database is None:
+        raise ValueError("--register_catalog true needs --catalog_database")
+    return database, flag
 
 
 def _targets(
@@ -473,22 +501,42 @@ def parse_args(argv: Sequence[str], today: date) -> JobArgs:
         "--ingest_date", type=_ingest_date, default=today, help="YYYY-MM-DD, default today (UTC)"
     )
     parser.add_argument("--JOB_NAME", help="ignored locally (Glue passes it)")
+    parser.add_argument(
+        "--catalog_database", metavar="NAME", help="the Glue database of the bronze tables, e.g. prod_bronze"
+    )
+    parser.add_argument(
+        "--register_catalog",
+        metavar="true|false",
+        help="register bronze in --catalog_database after the runs; default: true on Glue, false locally",
+    )
     args = parser.parse_args(list(argv))
     try:
+        catalog_database, register_catalog = _catalog_options(args.catalog_database, args.register_catalog)
         targets = _targets(
             args.dataset, args.lake_root, args.source_path, args.bronze_path, args.quarantine_path
         )
     except (ValueError, ContractError) as exc:
         parser.error(str(exc))
-    return JobArgs(targets=targets, ingest_date=args.ingest_date, job_name=args.JOB_NAME)
+    return JobArgs(
+        targets=targets,
+        ingest_date=args.ingest_date,
+        job_name=args.JOB_NAME,
+        catalog_database=catalog_database,
+        register_catalog=register_catalog,
+    )
 
 
 def parse_glue_args(argv: Sequence[str], today: date) -> JobArgs:
     from awsglue.utils import getResolvedOptions
 
-    names = GLUE_REQUIRED_ARGS + (["ingest_date"] if "--ingest_date" in argv else [])
+    # getResolvedOptions requires every argument it is asked for: optional ones only when given.
+    names = GLUE_REQUIRED_ARGS + (["ingest_date"] if _given(argv, "ingest_date") else [])
+    names += [name for name in GLUE_CATALOG_ARGS if _given(argv, name)]
     resolved = getResolvedOptions(list(argv), names)
     try:
+        catalog_database, register_catalog = _catalog_options(
+            resolved.get("catalog_database"), resolved.get("register_catalog")
+        )
         ingest_date = _ingest_date(resolved["ingest_date"]) if "ingest_date" in resolved else today
         targets = _targets(
             resolved["dataset"],
@@ -500,8 +548,18 @@ def parse_glue_args(argv: Sequence[str], today: date) -> JobArgs:
     except (ValueError, argparse.ArgumentTypeError, ContractError) as exc:
         raise IngestError(f"bad job arguments: {exc}") from exc
     return JobArgs(
-        targets=targets, ingest_date=ingest_date, job_name=resolved["JOB_NAME"], glue_args=resolved
+        targets=targets,
+        ingest_date=ingest_date,
+        job_name=resolved["JOB_NAME"],
+        glue_args=resolved,
+        catalog_database=catalog_database,
+        register_catalog=register_catalog,
     )
+
+
+def _given(argv: Sequence[str], name: str) -> bool:
+    """Whether argv has `--name value` or `--name=value`."""
+    return f"--{name}" in argv or any(arg.startswith(f"--{name}=") for arg in argv)
 
 
 def build_local_session() -> SparkSession:
@@ -544,7 +602,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started_at = datetime.now(UTC)
     glue = on_glue()
-    glue_job = None
     try:
         if glue:
             args = parse_glue_args(sys.argv if argv is None else argv, started_at.date())
@@ -553,7 +610,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IngestError as exc:
         log.error("%s", exc)
         return 2
+    status = run_datasets(args, started_at, glue)
+    return register_in_catalog(args, glue, status)
 
+
+def run_datasets(args: JobArgs, started_at: datetime, glue: bool) -> int:
+    """One run per dataset, in the Glue or local Spark session; returns the exit status."""
+    glue_job = None
     owns_session = False
     if glue:
         from awsglue.context import GlueContext
@@ -617,10 +680,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             spark.stop()
 
 
-# --- Glue Data Catalog registration (glue_ingest/catalog.py) -------------------------------------
-# Takes --catalog_database / --register_catalog out of the arguments, runs the job, then registers
-# every committed bronze partition missing from the catalog. Imported last: catalog imports this module.
-from glue_ingest.catalog import with_catalog_registration  # noqa: E402
+def register_in_catalog(args: JobArgs, glue: bool, status: int) -> int:
+    """Register bronze in the Glue Data Catalog (catalog.py) if asked to; returns the job's exit status.
 
-main = with_catalog_registration(main)
-# --- end Glue Data Catalog registration ----------------------------------------------------------
+    Runs after every dataset's run, whether it committed, found nothing new or failed (and after the
+    Glue job commit, which only follows when none failed), and covers every committed partition absent
+    from the catalog, so it also repairs earlier failed registrations. Its failure makes the exit
+    status non-zero without touching committed data.
+    """
+    database = args.catalog_database
+    if database is None:
+        log.debug("catalog registration skipped: no --catalog_database")
+        return status
+    if not args.registers_catalog(glue):
+        if glue:
+            log.info("catalog registration skipped: --register_catalog false")
+        else:
+            log.info("catalog registration skipped: not on Glue; pass --register_catalog true to register")
+        return status
+    targets = [(dataset, paths.bronze_path) for dataset, paths in args.targets]
+    failed = catalog.register_bronze(targets, database, args.ingest_date)
+    if failed:
+        log.error("catalog registration failed for dataset(s): %s", ", ".join(failed))
+        return status or EXIT_FAILED
+    log.info("catalog: %s registered in %s", ", ".join(d for d, _ in targets), database)
+    return status

@@ -28,17 +28,26 @@ with checks as (
     union all
     select
         'hourly_revenue.revenue' as measure,
-        (select sum(price) from {{ ref('user_events') }} where event_type = 'purchase') as silver_total,
+        (
+            select sum(price) from {{ ref('user_events') }}
+            where event_type = 'purchase'
+        ) as silver_total,
         (select sum(revenue) from {{ ref('hourly_revenue') }}) as gold_total
     union all
     select
         'category_performance.purchases' as measure,
-        (select count(*) from {{ ref('user_events') }} where event_type = 'purchase') as silver_total,
+        (
+            select count(*) from {{ ref('user_events') }}
+            where event_type = 'purchase'
+        ) as silver_total,
         (select sum(purchases) from {{ ref('category_performance') }}) as gold_total
     union all
     select
         'user_features.total_spend' as measure,
-        (select sum(price) from {{ ref('user_events') }} where event_type = 'purchase') as silver_total,
+        (
+            select sum(price) from {{ ref('user_events') }}
+            where event_type = 'purchase'
+        ) as silver_total,
         (select sum(total_spend) from {{ ref('user_features') }}) as gold_total
 )
 

@@ -5,9 +5,12 @@ Expected schemas are read from the contract YAML files directly, not through glu
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import importlib.machinery
 import logging
+import re
+import subprocess
 import sys
 import types
 from collections.abc import Callable, Iterator
@@ -20,7 +23,7 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from glue_ingest import catalog
+from glue_ingest import catalog, job
 from glue_ingest import storage as st
 from glue_ingest.contracts import Column, available_datasets, load_contract
 from glue_ingest.manifest import FileStats, Manifest, write_manifest
@@ -364,55 +367,9 @@ def test_committed_partitions_skip_uncommitted_folders(aws: None) -> None:
 
 # --- the job's entry point ------------------------------------------------------------------------
 
-
-@pytest.mark.parametrize(
-    ("argv", "rest", "expected"),
-    [
-        (["--dataset", "x"], ["--dataset", "x"], catalog.CatalogArgs()),
-        (
-            ["s.py", "--catalog_database", "db", "--dataset", "x", "--register_catalog", "FALSE"],
-            ["s.py", "--dataset", "x"],
-            catalog.CatalogArgs("db", False),
-        ),
-        (["--catalog_database=db", "--register_catalog=true"], [], catalog.CatalogArgs("db", True)),
-    ],
-)
-def test_split_catalog_args(argv: list[str], rest: list[str], expected: catalog.CatalogArgs) -> None:
-    assert catalog.split_catalog_args(argv) == (rest, expected)
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["--register_catalog", "true"],
-        ["--catalog_database", "db", "--register_catalog", "yes"],
-        ["--catalog_database"],
-        ["--catalog_database", "--dataset", "x"],
-    ],
-)
-def test_bad_catalog_args(argv: list[str]) -> None:
-    with pytest.raises(catalog.CatalogArgsError):
-        catalog.split_catalog_args(argv)
-
-
-def test_when_registration_runs() -> None:
-    assert catalog.CatalogArgs("db").enabled(on_glue=True)
-    assert not catalog.CatalogArgs("db").enabled(on_glue=False)  # locally only when asked for
-    assert catalog.CatalogArgs("db", True).enabled(on_glue=False)
-    assert not catalog.CatalogArgs("db", False).enabled(on_glue=True)
-    assert not catalog.CatalogArgs().enabled(on_glue=True)
-
-
-class FakeJob:
-    """Stands in for job.main: records the arguments it was given and returns a fixed status."""
-
-    def __init__(self, status: int = 0) -> None:
-        self.status = status
-        self.calls: list[list[str]] = []
-
-    def __call__(self, argv: Any = None) -> int:
-        self.calls.append(list(argv))
-        return self.status
+GLUE_SCRIPT = ["glue_job.py", "--JOB_NAME", "ingest"]
+NO_DATABASE = "--register_catalog true needs --catalog_database"
+NOT_A_BOOL = "--register_catalog must be true or false, not 'yes'"
 
 
 def local_argv(*extra: str) -> list[str]:
@@ -423,6 +380,130 @@ def local_argv(*extra: str) -> list[str]:
     ]  # fmt: skip
 
 
+def local_job_args(**fields: Any) -> job.JobArgs:
+    """What the job makes of local_argv(), with `fields` on top (the catalog options, Glue's)."""
+    paths = job.DatasetPaths(*(f"s3://{BUCKET}/lake/{layer}/web_logs" for layer in ("raw", "bronze", "quarantine")))
+    return job.JobArgs(targets=[("web_logs", paths)], ingest_date=date(2024, 1, 3), **fields)
+
+
+@pytest.fixture
+def resolved_options(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """A stand-in awsglue.utils.getResolvedOptions, argparse-based like Glue's: every name asked for is
+    required, other arguments are ignored. Returns the lists of names it was asked for."""
+    asked: list[list[str]] = []
+
+    def get_resolved_options(argv: list[str], names: list[str]) -> dict[str, str]:
+        assert argv[0] == "glue_job.py"  # Glue's parser skips the script name
+        asked.append(list(names))
+        parser = argparse.ArgumentParser()
+        for name in names:
+            parser.add_argument(f"--{name}", required=True)
+        return vars(parser.parse_known_args(argv[1:])[0])
+
+    utils = types.ModuleType("awsglue.utils")
+    utils.__spec__ = importlib.machinery.ModuleSpec("awsglue.utils", None)
+    utils.getResolvedOptions = get_resolved_options  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "awsglue.utils", utils)
+    return asked
+
+
+@pytest.mark.parametrize(
+    ("argv", "database", "register"),
+    [
+        (local_argv(), None, None),
+        (["--catalog_database", "db", *local_argv(), "--register_catalog", "FALSE"], "db", False),
+        (local_argv("--catalog_database=db", "--register_catalog=true"), "db", True),
+        (local_argv("--catalog_database", ""), None, None),
+    ],
+)
+def test_parse_catalog_args(
+    argv: list[str], database: str | None, register: bool | None, resolved_options: list[list[str]]
+) -> None:
+    """The catalog options, wherever they are among the job's arguments, and nothing else changed."""
+    expected = local_job_args(catalog_database=database, register_catalog=register)
+    assert job.parse_args(argv, date(2000, 1, 1)) == expected
+
+    # On Glue: the same, and getResolvedOptions is only asked for the catalog arguments given.
+    glue_args = job.parse_glue_args([*GLUE_SCRIPT, *argv], date(2000, 1, 1))
+    assert dataclasses.replace(glue_args, job_name=None, glue_args={}) == expected
+    given = [name for name in ("catalog_database", "register_catalog") if any(a.startswith(f"--{name}") for a in argv)]
+    assert resolved_options == [[*job.GLUE_REQUIRED_ARGS, "ingest_date", *given]]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--register_catalog", "true"], NO_DATABASE),
+        (["--catalog_database", "db", "--register_catalog", "yes"], NOT_A_BOOL),
+        (["--catalog_database"], "argument --catalog_database: expected one argument"),
+        (["--catalog_database", "--dataset", "x"], "argument --catalog_database: expected one argument"),
+    ],
+)
+def test_bad_catalog_args(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        job.parse_args(local_argv(*argv), date(2000, 1, 1))
+    assert exc.value.code == 2
+    assert f"error: {message}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--register_catalog", "true"], NO_DATABASE),
+        (["--catalog_database", "db", "--register_catalog", "yes"], NOT_A_BOOL),
+        (["--catalog_database", "", "--register_catalog", "TRUE"], NO_DATABASE),
+    ],
+)
+def test_bad_catalog_args_on_glue(argv: list[str], message: str, resolved_options: list[list[str]]) -> None:
+    with pytest.raises(job.IngestError, match=f"^{re.escape(f'bad job arguments: {message}')}$"):
+        job.parse_glue_args([*GLUE_SCRIPT, *local_argv(*argv)], date(2000, 1, 1))
+
+
+class FakeRuns:
+    """Stands in for job.run_datasets: records the arguments it was given and returns a fixed status."""
+
+    def __init__(self, status: int = 0) -> None:
+        self.status = status
+        self.calls: list[job.JobArgs] = []
+
+    def __call__(self, args: job.JobArgs, started_at: Any, glue: bool) -> int:
+        self.calls.append(args)
+        return self.status
+
+
+def fake_runs(monkeypatch: pytest.MonkeyPatch, status: int = 0) -> FakeRuns:
+    runs = FakeRuns(status)
+    monkeypatch.setattr(job, "run_datasets", runs)
+    return runs
+
+
+@pytest.mark.parametrize(
+    ("on_glue", "argv", "registers"),
+    [
+        (True, ["--catalog_database", "db"], True),
+        (False, ["--catalog_database", "db"], False),  # locally only when asked for
+        (False, ["--catalog_database", "db", "--register_catalog", "true"], True),
+        (True, ["--catalog_database", "db", "--register_catalog", "false"], False),
+        (True, [], False),
+    ],
+)
+def test_when_registration_runs(
+    on_glue: bool, argv: list[str], registers: bool, monkeypatch: pytest.MonkeyPatch, resolved_options: Any
+) -> None:
+    registered: list[str] = []
+
+    def register_bronze(targets: Any, database: str, ingest_date: date) -> list[str]:
+        registered.append(database)
+        return []
+
+    monkeypatch.setattr(catalog, "register_bronze", register_bronze)
+    monkeypatch.setattr(job, "on_glue", lambda: on_glue)
+    runs = fake_runs(monkeypatch)
+    assert job.main([*GLUE_SCRIPT, *local_argv(*argv)] if on_glue else local_argv(*argv)) == 0
+    assert len(runs.calls) == 1
+    assert registered == (["db"] if registers else [])
+
+
 def test_entry_point_registers_and_catches_up(
     aws: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -430,8 +511,8 @@ def test_entry_point_registers_and_catches_up(
     bronze = bronze_location("web_logs")
     stage_run(storage, bronze, "20240102T000000000000Z", "2024-01-02")
     stage_run(storage, bronze, "20240103T000000000000Z", "2024-01-03")
-    job = FakeJob()
-    main = catalog.with_catalog_registration(job)
+    runs = fake_runs(monkeypatch)
+    main = job.main
 
     # The Glue service fails on this run's partition: the run's data stays, the exit status says so.
     session = boto3.Session()
@@ -439,7 +520,8 @@ def test_entry_point_registers_and_catches_up(
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
     with caplog.at_level(logging.INFO):
         assert main(local_argv("--catalog_database", DATABASE, "--register_catalog", "true")) == 1
-    assert job.calls == [local_argv()]  # the job never sees the catalog arguments
+    # The runs see the job's own arguments, whatever the catalog ones.
+    assert runs.calls == [local_job_args(catalog_database=DATABASE, register_catalog=True)]
     glue = boto3.client("glue")
     assert glue.get_table(DatabaseName=DATABASE, Name="web_logs")["Table"]["StorageDescriptor"]["Location"] == (
         f"{bronze}/"
@@ -459,49 +541,49 @@ def test_entry_point_registers_and_catches_up(
     }
 
 
-def test_entry_point_keeps_the_job_status(aws: None) -> None:
+def test_entry_point_keeps_the_job_status(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     stage_run(st.S3Storage(boto3.client("s3")), bronze_location("web_logs"), "20240102T000000000000Z", "2024-01-02")
-    main = catalog.with_catalog_registration(FakeJob(status=1))
+    fake_runs(monkeypatch, status=1)
     # A failed ingest still registers what is committed, and still fails the job.
-    assert main(local_argv("--catalog_database", DATABASE, "--register_catalog", "true")) == 1
+    assert job.main(local_argv("--catalog_database", DATABASE, "--register_catalog", "true")) == 1
     assert sorted(partition_values(boto3.client("glue"), "web_logs")) == ["2024-01-02"]
 
 
-def test_entry_point_skips_registration_locally(aws: None, caplog: pytest.LogCaptureFixture) -> None:
+def test_entry_point_skips_registration_locally(
+    aws: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     glue = boto3.client("glue")
-    job = FakeJob()
-    main = catalog.with_catalog_registration(job)
-    with caplog.at_level(logging.DEBUG, logger="glue_ingest.catalog"):
+    runs = fake_runs(monkeypatch)
+    main = job.main
+    with caplog.at_level(logging.DEBUG, logger="glue_ingest.job"):
         assert main(local_argv()) == 0
         assert main(local_argv("--catalog_database", DATABASE)) == 0  # local: only with --register_catalog
-    assert job.calls == [local_argv(), local_argv()]
+    assert runs.calls == [local_job_args(), local_job_args(catalog_database=DATABASE)]
     assert glue.get_databases()["DatabaseList"] == []
-    assert any("no --catalog_database" in r.getMessage() for r in caplog.records)
-    assert main(local_argv("--register_catalog", "true")) == 2  # no database to register in
-    assert len(job.calls) == 2
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("no --catalog_database" in m for m in messages), messages
+    assert any("skipped: not on Glue; pass --register_catalog true" in m for m in messages), messages
+    with pytest.raises(SystemExit) as exc:
+        main(local_argv("--register_catalog", "true"))  # no database to register in
+    assert exc.value.code == 2
+    assert "error: --register_catalog true needs --catalog_database" in capsys.readouterr().err
+    assert len(runs.calls) == 2
 
 
-def test_entry_point_on_glue_registers_by_default(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    from glue_ingest import job as job_module
-
-    def get_resolved_options(argv: list[str], names: list[str]) -> dict[str, str]:
-        assert argv[0] == "glue_job.py"  # Glue's parser skips the script name
-        return {n: argv[argv.index(f"--{n}") + 1] for n in names}
-
-    utils = types.ModuleType("awsglue.utils")
-    utils.__spec__ = importlib.machinery.ModuleSpec("awsglue.utils", None)
-    utils.getResolvedOptions = get_resolved_options  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "awsglue.utils", utils)
-    monkeypatch.setattr(job_module, "on_glue", lambda: True)
-    monkeypatch.setattr(
-        sys, "argv", ["glue_job.py", "--JOB_NAME", "ingest", *local_argv(), "--catalog_database", "prod_bronze"]
-    )
+def test_entry_point_on_glue_registers_by_default(
+    aws: None, monkeypatch: pytest.MonkeyPatch, resolved_options: list[list[str]]
+) -> None:
+    monkeypatch.setattr(job, "on_glue", lambda: True)
+    monkeypatch.setattr(sys, "argv", [*GLUE_SCRIPT, *local_argv(), "--catalog_database", "prod_bronze"])
     stage_run(st.S3Storage(boto3.client("s3")), bronze_location("web_logs"), "20240102T000000000000Z", "2024-01-02")
-    job = FakeJob()
+    runs = fake_runs(monkeypatch)
 
-    assert catalog.with_catalog_registration(job)() == 0
+    assert job.main() == 0
 
-    assert job.calls == [["glue_job.py", "--JOB_NAME", "ingest", *local_argv()]]
+    assert resolved_options == [[*job.GLUE_REQUIRED_ARGS, "ingest_date", "catalog_database"]]
+    (args,) = runs.calls
+    assert args == local_job_args(job_name="ingest", glue_args=args.glue_args, catalog_database="prod_bronze")
+    assert args.glue_args["dataset"] == "web_logs"
     glue = boto3.client("glue")
     assert glue.get_table(DatabaseName="prod_bronze", Name="web_logs")["Table"]["Parameters"]["classification"] == (
         "parquet"
@@ -511,19 +593,29 @@ def test_entry_point_on_glue_registers_by_default(aws: None, monkeypatch: pytest
     ]
 
 
-def test_the_job_main_registers(aws: None) -> None:
-    """job.main is the wrapped entry point (glue_job.py and `python -m glue_ingest` call it)."""
-    from glue_ingest import job
+def test_the_job_main_registers(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """job.main is the entry point (glue_job.py and `python -m glue_ingest` call it) and registers itself;
+    catalog.py does not import the job."""
+    import glue_ingest.__main__
+    import glue_ingest.glue_job
 
-    assert getattr(job.main, "__wrapped__", None) is not None
+    assert glue_ingest.glue_job.main is job.main
+    assert glue_ingest.__main__.main is job.main
+    stage_run(st.S3Storage(boto3.client("s3")), bronze_location("web_logs"), "20240102T000000000000Z", "2024-01-02")
+    fake_runs(monkeypatch)
+    assert job.main(local_argv("--catalog_database", DATABASE, "--register_catalog", "true")) == 0
+    assert sorted(partition_values(boto3.client("glue"), "web_logs")) == ["2024-01-02"]
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys, glue_ingest.catalog; print('glue_ingest.job' in sys.modules)"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert imported.stdout.strip() == "False"
 
 
 @pytest.mark.spark
 def test_job_run_then_registration(spark: Any, aws: None) -> None:
     """The real job (local Spark, S3 paths on moto): no raw files, so no Spark I/O on S3, then the
     committed bronze partitions are registered."""
-    from glue_ingest.job import main
-
     stage_run(st.S3Storage(boto3.client("s3")), bronze_location("web_logs"), "20240102T000000000000Z", "2024-01-02")
-    assert main(local_argv("--catalog_database", DATABASE, "--register_catalog", "true")) == 0
+    assert job.main(local_argv("--catalog_database", DATABASE, "--register_catalog", "true")) == 0
     assert sorted(partition_values(boto3.client("glue"), "web_logs")) == ["2024-01-02"]

@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 import types
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from glue_ingest import catalog
 from glue_ingest.commit import FAIL_AFTER_MOVES_ENV
 from glue_ingest.job import main
 from tests.python.conftest import Lake
@@ -83,6 +85,8 @@ def test_explicit_paths_and_missing_raw_folder(spark: Any, tmp_path: Path) -> No
         ["--lake_root", "/tmp/x", "--dataset", "web_logs", "--ingest_date", "2024-1-2"],
         ["--dataset", "web_logs", "--source_path", "/tmp/x"],
         ["--lake_root", "/tmp/x"],
+        ["--lake_root", "/tmp/x", "--dataset", "web_logs", "--register_catalog", "true"],
+        ["--lake_root", "/tmp/x", "--dataset", "web_logs", "--catalog_database", "db", "--register_catalog", "yes"],
     ],
 )
 def test_bad_arguments(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -92,9 +96,32 @@ def test_bad_arguments(argv: list[str], capsys: pytest.CaptureFixture[str]) -> N
     assert "error:" in capsys.readouterr().err
 
 
-def test_glue_entry_point(spark: Any, lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("extra", "optional", "registered"),
+    [
+        ([], (), []),
+        # The catalog arguments are asked for only when given; registration follows the Glue job commit.
+        (["--catalog_database", "db"], ("catalog_database",), [("register_bronze", "db", date(2024, 1, 2))]),
+        (["--catalog_database", "db", "--register_catalog", "false"], ("catalog_database", "register_catalog"), []),
+    ],
+)
+def test_glue_entry_point(
+    spark: Any,
+    lake: Lake,
+    monkeypatch: pytest.MonkeyPatch,
+    extra: list[str],
+    optional: tuple[str, ...],
+    registered: list[tuple],
+) -> None:
     """With awsglue importable, arguments come from getResolvedOptions and the Glue Job is committed."""
     calls: list[tuple] = []
+
+    def register_bronze(targets: list[tuple[str, str]], database: str, ingest_date: date) -> list[str]:
+        assert targets == [("web_logs", str(lake.bronze))]
+        calls.append(("register_bronze", database, ingest_date))
+        return []
+
+    monkeypatch.setattr(catalog, "register_bronze", register_bronze)
 
     def get_resolved_options(argv: list[str], names: list[str]) -> dict[str, str]:
         calls.append(("getResolvedOptions", tuple(names)))
@@ -129,13 +156,14 @@ def test_glue_entry_point(spark: Any, lake: Lake, monkeypatch: pytest.MonkeyPatc
     lake.deliver("a.csv", HEADER + "\nt,u1,/x,200,1,ua\n")
     argv = ["glue_job.py", "--JOB_NAME", "ingest-web_logs", "--dataset", "web_logs",
             "--source_path", str(lake.raw), "--bronze_path", str(lake.bronze),
-            "--quarantine_path", str(lake.quarantine), "--ingest_date", "2024-01-02", "--extra", "x"]
+            "--quarantine_path", str(lake.quarantine), "--ingest_date", "2024-01-02", "--extra", "x", *extra]
     assert main(argv) == 0
     assert calls == [
         ("getResolvedOptions",
-         ("JOB_NAME", "dataset", "source_path", "bronze_path", "quarantine_path", "ingest_date")),
+         ("JOB_NAME", "dataset", "source_path", "bronze_path", "quarantine_path", "ingest_date", *optional)),
         ("init", "ingest-web_logs", "web_logs"),
         ("commit",),
+        *registered,
     ]
     assert lake.duckdb_rows(columns="_source_file, ingest_date::varchar") == [("a.csv", "2024-01-02")]
 

@@ -22,10 +22,10 @@ as_of as (
 per_customer as (
     select
         transactions.customer_id,
-        min(transaction_date) as first_purchase_date,
-        max(transaction_date) as last_purchase_date,
+        min(transactions.transaction_date) as first_purchase_date,
+        max(transactions.transaction_date) as last_purchase_date,
         count(*) as transaction_count,
-        sum(total_amount) as total_revenue
+        sum(transactions.total_amount) as total_revenue
     from transactions
     inner join as_of
         on transactions.transaction_date <= as_of.as_of_date
