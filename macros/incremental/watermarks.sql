@@ -170,3 +170,32 @@
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- pre-hook of a date-grain gold model: delete every date about to be rebuilt, before the model appends
+    the recomputed rows. Deleting by the list of changed dates (not by the dates present in the new rows)
+    also clears a date that no longer has any row - e.g. when a correction moved its only transaction
+    away. Locally the hook and the append run in one transaction; on Athena (Iceberg) a failure between
+    them leaves the watermark unmoved, so the next build recomputes the same dates. -#}
+{% macro delete_dates_to_rebuild(date_column, dates) -%}
+    {%- if dates is not none and dates | length > 0 -%}
+        delete from {{ this }} where {{ date_filter(date_column, dates) }}
+    {%- elif dates is none and execute and this is not none and is_incremental() -%}
+        delete from {{ this }} where true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The same for a month-grain model with integer `year` and `month` columns. -#}
+{% macro delete_months_to_rebuild(dates) -%}
+    {%- if dates is none -%}
+        {%- if execute and this is not none and is_incremental() -%}
+            delete from {{ this }} where true
+        {%- endif -%}
+    {%- elif dates | length > 0 -%}
+        {%- set months = [] -%}
+        {%- for value in dates -%}
+            {%- set month_key = value[:4] ~ value[5:7] -%}
+            {%- if month_key not in months %}{% do months.append(month_key) %}{% endif -%}
+        {%- endfor -%}
+        delete from {{ this }} where year * 100 + month in ({{ months | sort | join(', ') }})
+    {%- endif -%}
+{%- endmacro %}

@@ -3,8 +3,10 @@
     month a correction moves a transaction to, and the month it moves it from. -#}
 {{
     config(
-        unique_key=['year', 'month'],
-        incremental_strategy='delete+insert',
+        incremental_strategy='append',
+        pre_hook="{{ delete_months_to_rebuild(changed_dates_of_versions(
+            ref('sales_transaction_versions'), 'transaction_id', 'transaction_date'
+        )) }}",
         post_hook="{{ record_watermark(ref('sales_transaction_versions')) }}",
     )
 }}

@@ -3,8 +3,10 @@
     delivered since the last build (late and corrected events included). -#}
 {{
     config(
-        unique_key='event_date',
-        incremental_strategy='delete+insert',
+        incremental_strategy='append',
+        pre_hook="{{ delete_dates_to_rebuild('event_date', changed_dates_of_versions(
+            ref('user_event_versions'), 'event_id', 'event_date'
+        )) }}",
         post_hook="{{ record_watermark(ref('user_event_versions')) }}",
     )
 }}

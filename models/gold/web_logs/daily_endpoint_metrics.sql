@@ -4,8 +4,8 @@
     incremental build gives exactly what a full refresh gives. -#}
 {{
     config(
-        unique_key='event_date',
-        incremental_strategy='delete+insert',
+        incremental_strategy='append',
+        pre_hook="{{ delete_dates_to_rebuild('event_date', changed_dates(ref('web_requests'), 'event_date')) }}",
         post_hook="{{ record_watermark(ref('web_requests')) }}",
     )
 }}

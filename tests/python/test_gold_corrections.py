@@ -1,0 +1,75 @@
+"""A correction can empty a date: the gold rows of the date it left must disappear, not linger.
+
+Batch 1 sells T1 in September and T2 in October, and has event E1 on 2026-11-01 and E2 on 2026-11-02.
+Batch 2 corrects T1 into October and re-delivers E1 with a 2026-11-02 timestamp. After the incremental
+build, September and 2026-11-01 have no gold rows left; the expectations are written out by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.spark]
+
+REPO = Path(__file__).resolve().parents[2]
+SALES_HEADER = ("transaction_id,transaction_date,store_id,store_name,city,region,product_id,product_name,"
+                "category,customer_id,quantity,unit_price,total_amount,payment_method\n")
+
+
+def event(event_id: str, at: str, product: str) -> str:
+    return json.dumps({"event_id": event_id, "user_id": "u1", "session_id": "s1", "event_type": "view",
+                       "product_id": product, "category": "Books", "price": None, "event_timestamp": at})
+
+
+def pipeline(lake: Path, tmp: Path) -> None:
+    env = {**os.environ, "LAKE_ROOT": str(lake), "DBT_TARGET_PATH": str(tmp / "target"),
+           "DBT_LOG_PATH": str(tmp / "logs")}
+    result = subprocess.run(["make", "--no-print-directory", "pipeline", f"LAKE_ROOT={lake}"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+
+
+def rows(lake: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_a_correction_that_empties_a_date_removes_its_gold_rows(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    sales = lake / "raw" / "sales_transactions"
+    events = lake / "raw" / "user_events"
+    sales.mkdir(parents=True)
+    events.mkdir(parents=True)
+    (sales / "day1.csv").write_text(
+        SALES_HEADER
+        + "T1,2026-09-15,S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card\n"
+        + "T2,2026-10-01,S1,Store,City,North,P1,Pen,Office,C1,1,1.50,1.50,card\n"
+    )
+    (events / "day1.jsonl").write_text(
+        event("E1", "2026-11-01T10:00:00Z", "P1") + "\n" + event("E2", "2026-11-02T10:00:00Z", "P2") + "\n"
+    )
+    pipeline(lake, tmp_path)
+    assert rows(lake, "select year, month, transaction_count from gold.sales_summary order by 1, 2") == [
+        (2026, 9, 1), (2026, 10, 1)]
+    assert rows(lake, "select event_date::varchar, events from gold.user_activity order by 1") == [
+        ("2026-11-01", 1), ("2026-11-02", 1)]
+
+    correction = "T1,2026-10-20,S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card\n"
+    (sales / "day2.csv").write_text(SALES_HEADER + correction)
+    (events / "day2.jsonl").write_text(event("E1", "2026-11-02T11:00:00Z", "P1") + "\n")
+    pipeline(lake, tmp_path)
+
+    summary = "select year, month, transaction_count, units_sold, revenue::varchar from gold.sales_summary"
+    assert rows(lake, summary) == [(2026, 10, 2, 3, "4.50")]
+    assert rows(lake, "select event_date::varchar, active_users, events from gold.user_activity") == [
+        ("2026-11-02", 1, 2)]
+    for table in ("conversion_funnel", "top_products", "category_performance"):
+        assert rows(lake, f"select distinct event_date::varchar from gold.{table}") == [("2026-11-02",)], table
+    assert rows(lake, "select product_rank, product_id, views from gold.top_products order by 1") == [
+        (1, "P1", 1), (2, "P2", 1)]
