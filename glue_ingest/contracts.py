@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 import yaml
 
-CONTRACTS_DIR = Path(__file__).parent / "contracts"
+# Through importlib.resources, not the file system: on AWS Glue the package is imported from a zip
+# (--extra-py-files), where there is no contracts/ folder on disk.
+CONTRACTS_DIR: Traversable = files("glue_ingest") / "contracts"
 
 # Columns the ingest job adds to every bronze record, after the contract's columns.
 # (name, Glue/Athena DDL type, description)
@@ -67,7 +70,7 @@ class Contract:
 
 
 def available_datasets() -> list[str]:
-    return sorted(path.stem for path in CONTRACTS_DIR.glob("*.yml"))
+    return sorted(entry.name[: -len(".yml")] for entry in CONTRACTS_DIR.iterdir() if entry.name.endswith(".yml"))
 
 
 @cache
@@ -105,8 +108,8 @@ def load_contract(dataset: str) -> Contract:
     return contract
 
 
-def _validate(contract: Contract, path: Path) -> None:
-    if contract.dataset != path.stem:
+def _validate(contract: Contract, path: Traversable) -> None:
+    if f"{contract.dataset}.yml" != path.name:
         raise ContractError(f"{path}: dataset name {contract.dataset!r} does not match the file name")
     if contract.format not in FORMATS:
         raise ContractError(f"{path}: format {contract.format!r} is not one of {sorted(FORMATS)}")

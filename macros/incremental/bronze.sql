@@ -47,17 +47,26 @@
     {%- if not execute or this is none or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
+    {%- if var('assume_watermark', none) is not none -%}
+        {{ return(var('assume_watermark')) }}
+    {%- endif -%}
     {%- set result = run_query(
         "select max(_ingest_run_id), cast(max(ingest_date) as varchar) from " ~ relation
     ) -%}
-    {%- set run_id = result.columns[0].values()[0] -%}
+    {%- set run_id = result.columns[0].values()[0] if result.rows | length > 0 else none -%}
     {%- if run_id is none -%}
         {{ return(none) }}
     {%- endif -%}
     {{ return({'run_id': run_id, 'ingest_date': result.columns[1].values()[0]}) }}
 {%- endmacro %}
 
-{#- The where-clause that selects the bronze records a model has not consumed yet, with literal bounds.
+{#- For reviewing and checking the incremental SQL offline (no warehouse to ask), the var `assume_watermark`
+    ({'run_id': ..., 'ingest_date': ...}) stands in for every watermark, and `assume_changed_dates` (a list
+    of 'YYYY-MM-DD') for every list of dates to rebuild:
+        dbt compile --target athena --vars '{assume_watermark: {run_id: 20261123T000000000000Z,
+            ingest_date: 2026-11-23}, assume_changed_dates: [2026-11-22, 2026-11-23]}'
+
+    The where-clause that selects the bronze records a model has not consumed yet, with literal bounds.
     Renders `true` on a first or full build. -#}
 {% macro new_ingest_runs(relation=this) -%}
     {%- set watermark = consumed_watermark(relation) -%}

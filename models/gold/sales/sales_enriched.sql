@@ -4,7 +4,7 @@
 {{
     config(
         unique_key='transaction_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=upsert_strategy(),
         post_hook=[
             "{{ record_watermark(ref('sales_transactions')) }}",
             "{{ record_watermark(ref('customers')) }}",

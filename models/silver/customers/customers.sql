@@ -6,7 +6,7 @@
 {{
     config(
         unique_key='customer_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=upsert_strategy(),
     )
 }}
 

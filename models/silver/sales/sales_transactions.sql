@@ -8,7 +8,7 @@
 {{
     config(
         unique_key='transaction_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=upsert_strategy(),
     )
 }}
 

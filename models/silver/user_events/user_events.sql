@@ -5,7 +5,7 @@
 {{
     config(
         unique_key='event_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=upsert_strategy(),
     )
 }}
 
