@@ -7,6 +7,7 @@ engine-only function (those live in dispatched macros).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import socket
@@ -17,8 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+import duckdb
 import pytest
 import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = "dev"
@@ -122,8 +127,14 @@ def catalog(moto: dict[str, str]) -> dict[str, str]:
     return moto
 
 
-def test_first_build_compiles_and_parses_as_athena(catalog: dict[str, str], tmp_path: Path) -> None:
-    target = dbt(["compile"], catalog, tmp_path, "first")
+@pytest.fixture(scope="module")
+def first_build(catalog: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project compiled for athena as on a first build (no model table exists yet)."""
+    return dbt(["compile"], catalog, tmp_path_factory.mktemp("athena-first"), "first")
+
+
+def test_first_build_compiles_and_parses_as_athena(first_build: Path) -> None:
+    target = first_build
     models = compiled_models(target)
     assert len(models) >= 20
     assert_parses_as_athena(models)
@@ -189,3 +200,127 @@ def test_the_engine_check_catches_a_planted_call(tmp_path: Path) -> None:
     planted = "select regexp_full_match(user_id, 'u[0-9]+') as ok from {{ ref('web_requests') }}"
     body = re.sub(r"\{\{.*?\}\}", " ", planted).lower()
     assert [n for n in ENGINE_ONLY["duckdb"] if n in body] == ["regexp_full_match"]
+
+
+# --- differential test: Athena SQL, run with Trino semantics on DuckDB, equals the local result -------------
+
+@pytest.fixture(scope="module")
+def local_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small lake with every dataset, built locally with `make pipeline`."""
+    from datetime import date
+
+    from sample_data import generate_web_logs
+    from sample_data.sales import generate_sales
+    from sample_data.user_events import generate_user_events
+
+    tmp = tmp_path_factory.mktemp("differential")
+    lake = tmp / "lake"
+    for generate in (generate_web_logs, generate_sales, generate_user_events):
+        generate(lake / "raw", days=3, rows_per_day=300, seed=5, start_date=date(2026, 11, 1))
+    env = {**os.environ, "LAKE_ROOT": str(lake), "DBT_TARGET_PATH": str(tmp / "target"),
+           "DBT_LOG_PATH": str(tmp / "logs")}
+    result = subprocess.run(["make", "--no-print-directory", "pipeline", f"LAKE_ROOT={lake}"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    return lake
+
+
+def athena_sql_on_duckdb(sql: str, con: duckdb.DuckDBPyConnection) -> str:
+    """Transpile Athena SQL to DuckDB keeping Trino semantics (sqlglot told the column types), pointed at the
+    local warehouse's tables."""
+    columns = con.execute("select table_schema, table_name, column_name, data_type from information_schema.columns "
+                          "where table_schema in ('silver', 'gold')").fetchall()
+    schema: dict = {"awsdatacatalog": {}}
+    for layer, table, column, data_type in columns:
+        schema["awsdatacatalog"].setdefault(f"{ENV}_{layer}", {}).setdefault(table, {})[column] = data_type
+    expression = sqlglot.parse_one(sql, read="athena")
+    expression = qualify(expression, schema=schema, dialect="athena")
+    expression = annotate_types(expression, schema=schema, dialect="athena")
+    for table in expression.find_all(exp.Table):
+        if table.catalog == "awsdatacatalog":
+            table.set("catalog", None)
+            table.set("db", exp.to_identifier(table.db.removeprefix(f"{ENV}_")))
+    return expression.sql(dialect="duckdb")
+
+
+GOLD_GRAINS = {
+    "daily_endpoint_metrics": ["event_date", "endpoint"],
+    "sales_enriched": ["transaction_id"],
+    "sales_summary": ["year", "month", "region", "product_id"],
+    "customer_segments": ["customer_id"],
+    "user_features": ["user_id"],
+    "conversion_funnel": ["event_date", "product_id"],
+    "hourly_revenue": ["event_date", "event_hour"],
+    "top_products": ["event_date", "product_rank"],
+    "category_performance": ["event_date", "category"],
+    "user_activity": ["event_date"],
+}
+# The p95 is approximate on Athena by design (approx_percentile) and exact locally (quantile_cont): the
+# Athena value must lie between the group's exact p90 and its maximum, i.e. within 5% of rank.
+APPROXIMATE_P95 = ("daily_endpoint_metrics", "p95_response_ms")
+
+
+def p95_bounds(con: duckdb.DuckDBPyConnection) -> dict[tuple, tuple[float, float]]:
+    rows = con.execute("select event_date, endpoint, quantile_cont(response_ms, 0.90), max(response_ms) "
+                       "from silver.web_requests group by 1, 2").fetchall()
+    return {(day, endpoint): (low, high) for day, endpoint, low, high in rows}
+
+
+def differences(model: str, athena_rows: list[tuple], local_rows: list[tuple], columns: list[str],
+                bounds: dict[tuple, tuple[float, float]]) -> list[str]:
+    found = []
+    if len(athena_rows) != len(local_rows):
+        return [f"{model}: {len(athena_rows)} rows from the Athena SQL, {len(local_rows)} locally"]
+    for athena_row, local_row in zip(athena_rows, local_rows, strict=True):
+        for column, a, b in zip(columns, athena_row, local_row, strict=True):
+            if (model, column) == APPROXIMATE_P95:
+                low, high = bounds[local_row[:2]]
+                ok = a is not None and low - 1e-9 <= a <= high + 1e-9
+            elif isinstance(a, float) or isinstance(b, float):
+                ok = (a is None and b is None) or (
+                    a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9))
+            else:
+                ok = a == b
+            if not ok:
+                found.append(f"{model}.{column} at {local_row[:2]}: athena {a!r}, local {b!r}")
+    return found
+
+
+def run_differential(first_build: Path, lake: Path, rewrite=lambda model, sql: sql) -> list[str]:  # noqa: ANN001
+    models = compiled_models(first_build)
+    found = []
+    with duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True) as con:
+        bounds = p95_bounds(con)
+        for model, grain in GOLD_GRAINS.items():
+            path = next(name for name in models if name.endswith(f"/{model}.sql"))
+            query = athena_sql_on_duckdb(rewrite(model, models[path]), con)
+            columns = [row[0] for row in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'gold' "
+                "and table_name = ? order by ordinal_position", [model]).fetchall()]
+            order = ", ".join(grain)
+            athena_rows = con.execute(
+                f"select {', '.join(columns)} from ({query}) as athena order by {order}").fetchall()
+            local_rows = con.execute(f"select {', '.join(columns)} from gold.{model} order by {order}").fetchall()
+            assert local_rows, f"gold.{model} is empty: the differential would prove nothing"
+            found += differences(model, athena_rows, local_rows, columns, bounds)
+    return found
+
+
+def test_gold_athena_sql_gives_the_local_result(first_build: Path, local_lake: Path) -> None:
+    found = run_differential(first_build, local_lake)
+    assert not found, "portability bugs:\n" + "\n".join(found[:20])
+
+
+def test_the_differential_catches_integer_division(first_build: Path, local_lake: Path) -> None:
+    """Plant `bigint / bigint` (what safe_divide prevents) in the Athena SQL: Trino truncates it, and the
+    differential must report error_rate."""
+    def plant(model: str, sql: str) -> str:
+        if model != "daily_endpoint_metrics":
+            return sql
+        planted, count = re.subn(r"case\s+when total_requests is null.*?end as error_rate",
+                                 "error_requests / total_requests as error_rate", sql, flags=re.DOTALL)
+        assert count == 1, sql
+        return planted
+
+    found = run_differential(first_build, local_lake, plant)
+    assert found and all(".error_rate " in line for line in found), found[:5]
