@@ -23,17 +23,30 @@ def main() -> int:
         except duckdb.Error:
             return 0
 
-    bronze = lake / "bronze" / "web_logs"
-    quarantine = lake / "quarantine" / "web_logs"
-    bronze_rows = count(f"select count(*) from read_parquet('{bronze}/ingest_date=*/*.parquet')")
-    quarantined = count(f"select count(*) from read_parquet('{quarantine}/ingest_date=*/*.parquet')")
+    layers = {
+        "web_logs": (["silver.web_requests", "silver.web_requests_rejected"], ["gold.daily_endpoint_metrics"]),
+        "sales_transactions": (
+            ["silver.sales_transactions", "silver.sales_transactions_rejected"],
+            ["gold.sales_enriched", "gold.sales_summary", "gold.customer_segments"],
+        ),
+        "customers": (["silver.customers", "silver.customers_rejected"], []),
+        "user_events": (
+            ["silver.user_events", "silver.user_events_rejected"],
+            ["gold.user_features", "gold.conversion_funnel", "gold.hourly_revenue", "gold.top_products",
+             "gold.category_performance", "gold.user_activity"],
+        ),
+    }
     print(f"\nLake: {lake}")
-    print("web_logs")
-    print(f"  quarantined at ingest      {quarantined:>10,}  ({quarantine})")
-    print(f"  bronze records             {bronze_rows:>10,}")
-    print(f"  silver.web_requests        {count('select count(*) from silver.web_requests'):>10,}")
-    print(f"  silver.web_requests_rejected {count('select count(*) from silver.web_requests_rejected'):>8,}")
-    print(f"  gold.daily_endpoint_metrics {count('select count(*) from gold.daily_endpoint_metrics'):>9,}")
+    for dataset, (silver_tables, gold_tables) in layers.items():
+        bronze = lake / "bronze" / dataset
+        quarantine = lake / "quarantine" / dataset
+        print(dataset)
+        quarantined = count(f"select count(*) from read_parquet('{quarantine}/ingest_date=*/*.parquet')")
+        bronze_records = count(f"select count(*) from read_parquet('{bronze}/ingest_date=*/*.parquet')")
+        print(f"  {'quarantined at ingest':<34}{quarantined:>10,}")
+        print(f"  {'bronze records':<34}{bronze_records:>10,}")
+        for table in silver_tables + gold_tables:
+            print(f"  {table:<34}{count(f'select count(*) from {table}'):>10,}")
     print("\nBusiest endpoints on the latest day (gold.daily_endpoint_metrics):")
     rows = con.execute(
         """
