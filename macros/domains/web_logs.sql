@@ -73,3 +73,21 @@
         ingest_date
     from checked
 {%- endmacro %}
+
+
+{#- The UTC event dates of the bronze web_logs records a web_requests build is about to read (the runs it
+    has not consumed), as a list of 'YYYY-MM-DD': the only dates where those requests can already exist. -#}
+{% macro web_logs_batch_event_dates() -%}
+    {%- if not execute or this is none or not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if var('assume_changed_dates', none) is not none -%}
+        {{ return(var('assume_changed_dates') | map('string') | list) }}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select distinct cast(cast(" ~ parse_iso_timestamp('trim(event_time)') ~ " as date) as varchar)"
+        ~ " from " ~ bronze_source('web_logs') ~ " where " ~ new_ingest_runs()
+        ~ " and " ~ parse_iso_timestamp('trim(event_time)') ~ " is not null order by 1"
+    ) -%}
+    {{ return(result.columns[0].values() | list) }}
+{%- endmacro %}

@@ -216,6 +216,9 @@ def test_incremental_branch_compiles_with_literal_bounds(catalog: dict[str, str]
     for name in ("gold/web_logs/daily_endpoint_metrics.sql", "gold/user_events/conversion_funnel.sql",
                  "gold/user_events/top_products.sql"):
         assert "event_date in (date '2026-11-20', date '2026-11-23')" in models[name], name
+    # web_requests looks up already-built requests only in the dates of the new records.
+    assert "already_built.event_date in (date '2026-11-20', date '2026-11-23')" in \
+        models["silver/web_logs/web_requests.sql"]
     assert "transaction_date >= date '2026-11-01' and transaction_date < date '2026-12-01'" in \
         models["gold/sales/sales_summary.sql"]
 

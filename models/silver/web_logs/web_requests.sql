@@ -1,11 +1,12 @@
 {#- One row per distinct web request: bronze web_logs records that pass every rule, trimmed and typed,
     with exact duplicates collapsed. Of several identical records the first ingested is kept (lowest
     run id, then source file, then record number), so an incremental build keeps the same record a
-    full refresh would. -#}
+    full refresh would. Incremental builds only append: a request already built is filtered out first,
+    looking it up only in the event dates the new records fall on (literal dates, so Athena prunes). -#}
 {{
     config(
         unique_key='request_id',
-        incremental_strategy=upsert_strategy(),
+        incremental_strategy='append',
     )
 }}
 
@@ -51,7 +52,8 @@ new_requests as (
             select 1
             from {{ this }} as already_built
             where
-                already_built.request_id = first_of_each_request.request_id
+                {{ date_filter('already_built.event_date', web_logs_batch_event_dates()) }}
+                and already_built.request_id = first_of_each_request.request_id
                 and already_built.event_date = first_of_each_request.event_date
         )
     {%- endif %}
