@@ -42,7 +42,6 @@ import gc
 import io
 import json
 import math
-import os
 import random
 from bisect import bisect
 from collections import Counter
@@ -54,6 +53,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+from sample_data.common import csv_quote, pad, render_timestamp, write_atomically
 from sample_data.web_logs import DEFAULT_START_DATE, MIN_ROWS_PER_DAY
 
 SALES = "sales_transactions"
@@ -137,17 +137,8 @@ def product_popularity(seed: int) -> tuple[list[Product], list[float]]:
     return order, list(accumulate(1 / rank**1.1 for rank in range(1, len(order) + 1)))
 
 
-def zone_offset(zone: str) -> timedelta:
-    """The offset a zone suffix (`Z`, ``, `+05:30`, `-08:00`) stands for."""
-    if zone in ("Z", ""):
-        return timedelta(0)
-    sign = -1 if zone[0] == "-" else 1
-    return sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
 
 
-def render_timestamp(instant: datetime, sep: str, timespec: str, zone: str) -> str:
-    """ISO-8601 text of a naive UTC instant, as wall time in `zone` (the text still denotes the instant)."""
-    return (instant + zone_offset(zone)).isoformat(sep=sep, timespec=timespec) + zone
 
 
 def money_text(value: Decimal, rng: random.Random | None = None) -> str:
@@ -160,9 +151,6 @@ def money_text(value: Decimal, rng: random.Random | None = None) -> str:
     return f"{value:.2f}"
 
 
-def pad(rng: random.Random, value: str) -> str:
-    """Surround a value with spaces: valid after trimming."""
-    return rng.choice((f"  {value}", f"{value} ", f" {value}  "))
 
 
 @dataclass
@@ -201,12 +189,6 @@ class Plan:
                 write_atomically(path, o.data)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write under a hidden temporary name the ingest skips, then rename into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def without_gc(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -764,14 +746,10 @@ def _render_sales(records: list[_Sale], crlf: bool) -> bytes:
         elif rec.style == "too_few_fields":
             writer.writerow(rec.fields[:-2])
         else:  # too_many_fields: the product name's comma left unquoted
-            buf.write(",".join(v if i == _PRODUCT_NAME else _quote(v) for i, v in enumerate(rec.fields)) + eol)
+            buf.write(",".join(v if i == _PRODUCT_NAME else csv_quote(v) for i, v in enumerate(rec.fields)) + eol)
     return buf.getvalue().encode("utf-8")
 
 
-def _quote(value: str) -> str:
-    if any(c in value for c in ',"\r\n'):
-        return '"' + value.replace('"', '""') + '"'
-    return value
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False)

@@ -22,7 +22,6 @@ import csv
 import gc
 import io
 import math
-import os
 import random
 from bisect import bisect
 from collections import Counter
@@ -31,6 +30,8 @@ from datetime import date, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
+
+from sample_data.common import csv_quote, pad, render_timestamp, write_atomically, zone_offset
 
 DATASET = "web_logs"
 COLUMNS: tuple[str, ...] = ("event_time", "user_id", "endpoint", "status_code", "response_ms", "user_agent")
@@ -149,8 +150,6 @@ _TIME_FORMATS: tuple[tuple[str, str, str, float], ...] = (
     ("T", "milliseconds", "-04:00", 5),
 )
 _FORMAT_CUM = list(accumulate(fmt[3] for fmt in _TIME_FORMATS))
-_ZONE_OFFSETS = {"Z": timedelta(0), "": timedelta(0), "+05:30": timedelta(hours=5, minutes=30),
-                 "-04:00": timedelta(hours=-4)}
 
 # Malformed records: (kind, what the product rules make of it, column changed, new value).
 # The value may use {year} and {day}; None marks the field-count kinds, handled when rendering.
@@ -236,20 +235,10 @@ class _Burst:
     slowdown: float
 
 
-def _render_time(instant: datetime, sep: str, timespec: str, zone: str) -> str:
-    return (instant + _ZONE_OFFSETS[zone]).isoformat(sep=sep, timespec=timespec) + zone
 
 
-def _quote(value: str) -> str:
-    """RFC 4180 quoting, for the few records written by hand rather than by the csv writer."""
-    if any(c in value for c in ',"\r\n'):
-        return '"' + value.replace('"', '""') + '"'
-    return value
 
 
-def _pad(rng: random.Random, value: str) -> str:
-    """Surround a value with spaces: valid after trimming."""
-    return rng.choice((f"  {value}", f"{value} ", f" {value}  "))
 
 
 class _Generator:
@@ -359,7 +348,7 @@ class _Generator:
                 ms += 1
                 key = (instant, user, path, status, ms, agent or None)
             seen.add(key)
-            wall = instant + _ZONE_OFFSETS[zone] if zone not in ("Z", "") else instant
+            wall = instant + zone_offset(zone)
             fields = [wall.isoformat(sep, timespec) + zone, user, path, str(status), str(ms), agent]
             out.append(_Record(fields, VALID, key, instant, zone))
         return out
@@ -419,7 +408,7 @@ class _Generator:
         assert src.instant is not None
         if variant == "offset":
             zone = "Z" if src.zone not in ("Z", "") else rng.choice(("+05:30", "-04:00"))
-            fields[_TIME] = _render_time(src.instant, "T", "microseconds", zone)
+            fields[_TIME] = render_timestamp(src.instant, "T", "microseconds", zone)
         elif variant == "fraction_digits":
             # Nanoseconds that truncate back to the same microsecond.
             fields[_TIME] = src.instant.isoformat(timespec="microseconds") + f"{rng.randrange(1, 1000):03d}Z"
@@ -428,7 +417,7 @@ class _Generator:
             if has_agent and fields[_AGENT]:
                 columns.append(_AGENT)
             for column in rng.sample(columns, 2):
-                fields[column] = _pad(rng, fields[column])
+                fields[column] = pad(rng, fields[column])
         return variant, _Record(fields, VALID, src.key, src.instant, src.zone), pos
 
     # -- files -----------------------------------------------------------------------------------
@@ -463,7 +452,7 @@ class _Generator:
         for pos in rng.sample(range(len(base)), n_padded):
             fields = base[pos].fields
             for column in rng.sample((_USER, _ENDPOINT, _STATUS, _MS), rng.choice((1, 2))):
-                fields[column] = _pad(rng, fields[column])
+                fields[column] = pad(rng, fields[column])
         self.planted["padded_valid"] += n_padded
 
         day_file = _DayFile(index, day, layout, crlf=index % 3 == 1, bom=index == self.bom_index,
@@ -519,16 +508,10 @@ def _render(day_file: _DayFile) -> bytes:
         else:
             # quoted_empty_ua writes `""`; too_many_fields leaves the user agent unquoted.
             raw = '""' if rec.style == "quoted_empty_ua" else values[agent_at]
-            buf.write(",".join(raw if i == agent_at else _quote(v) for i, v in enumerate(values)) + eol)
+            buf.write(",".join(raw if i == agent_at else csv_quote(v) for i, v in enumerate(values)) + eol)
     return (("\ufeff" if day_file.bom else "") + buf.getvalue()).encode("utf-8")
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write under a temporary name the ingest does not read (not *.csv), then rename into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def generate_web_logs(
@@ -585,7 +568,7 @@ def _generate(raw_dir: Path, days: int, rows_per_day: int, seed: int, start_date
     for rel, data, _, _ in outputs:
         path = raw_dir / rel
         if not path.exists():
-            _write_atomically(path, data)
+            write_atomically(path, data)
 
     outcomes: Counter[str] = Counter()
     keys: set[tuple[Any, ...]] = set()
