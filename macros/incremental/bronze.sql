@@ -69,7 +69,12 @@
     The where-clause that selects the bronze records a model has not consumed yet, with literal bounds.
     Renders `true` on a first or full build. -#}
 {% macro new_ingest_runs(relation=this) -%}
-    {%- set watermark = consumed_watermark(relation) -%}
+    {{ runs_after(consumed_watermark(relation)) }}
+{%- endmacro %}
+
+{#- The predicate selecting rows of ingest runs after `watermark` ({'run_id', 'ingest_date'}), with literal
+    bounds: the date prunes partitions, the run id makes the cut exact. `true` for none (read everything). -#}
+{% macro runs_after(watermark) -%}
     {%- if watermark is none -%}
         true
     {%- else -%}

@@ -100,8 +100,7 @@
     {%- endif -%}
     {%- set result = run_query(
         "select distinct cast(" ~ date_column ~ " as varchar) from " ~ upstream
-        ~ " where ingest_date >= date '" ~ watermark.ingest_date ~ "'"
-        ~ " and _ingest_run_id > '" ~ watermark.run_id ~ "' order by 1"
+        ~ " where " ~ runs_after(watermark) ~ " order by 1"
     ) -%}
     {{ return(result.columns[0].values() | list) }}
 {%- endmacro %}
@@ -138,8 +137,7 @@
     {%- set result = run_query(
         "select distinct cast(" ~ date_column ~ " as varchar) from " ~ versions
         ~ " where " ~ key ~ " in (select " ~ key ~ " from " ~ versions
-        ~ " where ingest_date >= date '" ~ watermark.ingest_date ~ "'"
-        ~ " and _ingest_run_id > '" ~ watermark.run_id ~ "') order by 1"
+        ~ " where " ~ runs_after(watermark) ~ ") order by 1"
     ) -%}
     {{ return(result.columns[0].values() | list) }}
 {%- endmacro %}
@@ -147,12 +145,7 @@
 {#- `<predicate>` selecting the rows of `upstream` that arrived since this model recorded its watermark over
     it, with literal bounds; `true` on a first or full build, or when no watermark is recorded yet. -#}
 {% macro rows_since_watermark(upstream) -%}
-    {%- set watermark = recorded_watermark(upstream) if execute and this is not none and is_incremental() else none -%}
-    {%- if watermark is none -%}
-        true
-    {%- else -%}
-        ingest_date >= date '{{ watermark.ingest_date }}' and _ingest_run_id > '{{ watermark.run_id }}'
-    {%- endif -%}
+    {{ runs_after(recorded_watermark(upstream) if execute and this is not none and is_incremental() else none) }}
 {%- endmacro %}
 
 {#- Like date_filter(), but for whole calendar months: the rows of every month that contains one of `dates`,
