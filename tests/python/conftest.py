@@ -101,3 +101,17 @@ class Lake:
 @pytest.fixture
 def lake(tmp_path: Path) -> Lake:
     return Lake(tmp_path / "lake")
+
+
+@pytest.fixture(scope="session")
+def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The whole pipeline once, on a small sample of every dataset, plus the docs site: for tests that only read
+    what a user would see after `make demo` (charts, data-quality report, docs site). Do not write to it."""
+    from tests.python.harness import Workspace
+
+    workspace = Workspace.under(tmp_path_factory.mktemp("demo"))
+    workspace.run([".venv/bin/python", "-m", "sample_data", "--lake-root", str(workspace.lake), "--days", "5",
+                   "--rows-per-day", "400", "--seed", "11"])
+    workspace.make("pipeline")
+    workspace.make("docs")
+    return workspace
