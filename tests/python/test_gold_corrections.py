@@ -8,16 +8,15 @@ build, September and 2026-11-01 have no gold rows left; the expectations are wri
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.python.harness import Workspace
+
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
-REPO = Path(__file__).resolve().parents[2]
 SALES_HEADER = ("transaction_id,transaction_date,store_id,store_name,city,region,product_id,product_name,"
                 "category,customer_id,quantity,unit_price,total_amount,payment_method\n")
 
@@ -28,11 +27,7 @@ def event(event_id: str, at: str, product: str) -> str:
 
 
 def pipeline(lake: Path, tmp: Path) -> None:
-    env = {**os.environ, "LAKE_ROOT": str(lake), "DBT_TARGET_PATH": str(tmp / "target"),
-           "DBT_LOG_PATH": str(tmp / "logs")}
-    result = subprocess.run(["make", "--no-print-directory", "pipeline", f"LAKE_ROOT={lake}"], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=900, check=False)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    Workspace(lake, tmp / "target", tmp / "logs").make("pipeline")
 
 
 def rows(lake: Path, sql: str) -> list[tuple]:

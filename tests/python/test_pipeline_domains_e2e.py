@@ -9,9 +9,7 @@ incremental warehouse must equal a --full-refresh build of the same bronze.
 from __future__ import annotations
 
 import math
-import os
 import shutil
-import subprocess
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,12 +20,12 @@ import pytest
 
 from sample_data.sales import generate_sales
 from sample_data.user_events import generate_user_events
+from tests.python.harness import REPO, Workspace
 from tests.python.oracle import sales as sales_oracle
 from tests.python.oracle import user_events as events_oracle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
-REPO = Path(__file__).resolve().parents[2]
 ROWS_PER_DAY = 400
 SEED = 11
 
@@ -51,12 +49,7 @@ EVENT_TABLES = [
 
 
 def run(command: list[str], lake: Path, tmp: Path, tag: str) -> None:
-    env = {**os.environ, "LAKE_ROOT": str(lake), "DBT_PROFILES_DIR": str(REPO / ".dbt"),
-           "DBT_TARGET_PATH": str(tmp / f"dbt-target-{tag}"), "DBT_LOG_PATH": str(tmp / f"dbt-logs-{tag}")}
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
-    if result.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed ({result.returncode}):\n"
-                    f"{result.stdout[-6000:]}\n{result.stderr[-4000:]}")
+    Workspace(lake, tmp / f"dbt-target-{tag}", tmp / f"dbt-logs-{tag}").run(command)
 
 
 def table(lake: Path, relation: str, columns: list[str], grain: list[str]) -> list[tuple]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -21,11 +20,11 @@ import duckdb
 import pytest
 
 from sample_data import generate_web_logs
+from tests.python.harness import REPO, Workspace
 from tests.python.oracle import web_logs as oracle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
-REPO = Path(__file__).resolve().parents[2]
 ROWS_PER_DAY = 1500
 SEED = 7
 METRIC_COLUMNS = [
@@ -35,19 +34,7 @@ METRIC_COLUMNS = [
 
 
 def make(target: str, lake: Path, tmp: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "LAKE_ROOT": str(lake),
-        "DBT_TARGET_PATH": str(tmp / "dbt-target"),
-        "DBT_LOG_PATH": str(tmp / "dbt-logs"),
-    }
-    result = subprocess.run(
-        ["make", "--no-print-directory", target, f"LAKE_ROOT={lake}"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"make {target} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
-    return result
+    return Workspace(lake, tmp / "dbt-target", tmp / "dbt-logs").make(target)
 
 
 def query(lake: Path, sql: str) -> list[tuple]:
@@ -114,16 +101,8 @@ def full_refresh_copy(lake: Path, tmp: Path) -> Path:
     other.mkdir()
     for folder in ("raw", "bronze", "quarantine"):
         shutil.copytree(lake / folder, other / folder)
-    env = {
-        **os.environ, "LAKE_ROOT": str(other),
-        "DBT_TARGET_PATH": str(tmp / "dbt-target-fr"), "DBT_LOG_PATH": str(tmp / "dbt-logs-fr"),
-        "DBT_PROFILES_DIR": str(REPO / ".dbt"),
-    }
-    result = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "dbt"), "build", "--full-refresh"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False,
-    )
-    assert result.returncode == 0, result.stdout[-6000:]
+    Workspace(other, tmp / "dbt-target-fr", tmp / "dbt-logs-fr").run(
+        [str(REPO / ".venv" / "bin" / "dbt"), "build", "--full-refresh"])
     return other
 
 
@@ -215,16 +194,10 @@ def test_incremental_bounds_are_literals(workdir: Path) -> None:
     assert re.search(r"where (false|event_date in \(date '\d{4}-\d{2}-\d{2}'(, date '[0-9-]+')*\))", gold), gold
 
 
-def test_docs_site_generates_with_lineage_from_bronze_to_gold(workdir: Path) -> None:
-    """`dbt docs generate` on the built lake: the site, and a catalog and manifest that connect each bronze
-    source to the gold tables built from it."""
-    lake = workdir / "lake"
-    target = workdir / "dbt-target-docs"
-    env = {**os.environ, "LAKE_ROOT": str(lake), "DBT_TARGET_PATH": str(target),
-           "DBT_LOG_PATH": str(workdir / "dbt-logs-docs"), "DBT_PROFILES_DIR": str(REPO / ".dbt")}
-    result = subprocess.run([str(REPO / ".venv" / "bin" / "dbt"), "docs", "generate"], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=600, check=False)
-    assert result.returncode == 0, result.stdout[-4000:]
+def test_docs_site_generates_with_lineage_from_bronze_to_gold(demo_lake: Workspace) -> None:
+    """`make docs` on a built lake (the shared demo lake, every dataset): the site, and a catalog and manifest
+    that connect each bronze source to the gold tables built from it."""
+    target = demo_lake.target
     assert (target / "index.html").stat().st_size > 100_000
     catalog = json.loads((target / "catalog.json").read_text())
     assert "model.lakehouse.daily_endpoint_metrics" in catalog["nodes"]
