@@ -2,12 +2,17 @@
 
 The contracts are the single source of truth for bronze columns; the dbt sources are derived from
 them and checked in. `--check` exits 1 when the checked-in file differs (a test runs this).
+
+The lineage columns the ingest adds to every dataset (and the partition column) are described once, in a
+doc block of the same name in models/docs.md, when there is one; the contract's text is the fallback.
+Every source carries a freshness check on `_ingested_at` (`dbt source freshness`).
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import sys
 from pathlib import Path
 
@@ -16,9 +21,19 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from glue_ingest.contracts import available_datasets, load_contract  # noqa: E402
+from glue_ingest.contracts import METADATA_COLUMNS, available_datasets, load_contract  # noqa: E402
 
 SOURCES_FILE = REPO / "models" / "bronze" / "_bronze__sources.yml"
+DOCS_FILE = REPO / "models" / "docs.md"
+
+# Bronze is written by a daily ingest: a source whose newest record is older than a day and a half
+# has missed a delivery (warn); three days is an outage (error). `_ingested_at` is a timestamp without
+# time zone holding UTC (Parquet TIMESTAMP, Glue `timestamp`), which dbt compares to its UTC clock.
+LOADED_AT_FIELD = "_ingested_at"
+FRESHNESS = {
+    "warn_after": {"count": 36, "period": "hour"},
+    "error_after": {"count": 72, "period": "hour"},
+}
 
 # Glue/Athena DDL type -> the type dbt declares (and DuckDB understands) for the column.
 DBT_TYPES = {
@@ -36,18 +51,30 @@ HEADER = """\
 """
 
 
+def doc_blocks() -> set[str]:
+    """Names of the doc blocks in models/docs.md."""
+    text = DOCS_FILE.read_text(encoding="utf-8") if DOCS_FILE.exists() else ""
+    return set(re.findall(r"{%-?\s*docs\s+(\w+)\s*-?%}", text))
+
+
 def render() -> str:
+    shared = doc_blocks()
+    lineage = {name for name, _, _ in METADATA_COLUMNS}
+
+    def describe(name: str, fallback: str, is_shared: bool) -> str:
+        return f"{{{{ doc('{name}') }}}}" if is_shared and name in shared else fallback
+
     tables = []
     for dataset in available_datasets():
         contract = load_contract(dataset)
         columns = [
-            {"name": name, "description": description, "data_type": DBT_TYPES[type_]}
+            {"name": name, "description": describe(name, description, name in lineage), "data_type": DBT_TYPES[type_]}
             for name, type_, description in contract.bronze_columns()
         ]
         columns.append(
             {
                 "name": contract.partition_name,
-                "description": contract.partition_description,
+                "description": describe(contract.partition_name, contract.partition_description, True),
                 "data_type": DBT_TYPES[contract.partition_type],
             }
         )
@@ -77,7 +104,7 @@ def render() -> str:
                     "Glue tables the ingest job registers in the bronze database."
                 ),
                 "schema": "{{ 'bronze' if target.type != 'athena' else env_var('LAKE_ENV', 'dev') ~ '_bronze' }}",
-                "loaded_at_field": "_ingested_at",
+                "config": {"loaded_at_field": LOADED_AT_FIELD, "freshness": FRESHNESS},
                 "tables": tables,
             }
         ],
