@@ -35,7 +35,8 @@ SEED ?= 42
 DBT := $(BIN)/dbt
 WITH_JAVA = JAVA_HOME="$$(cat $(JAVA_STAMP))" PATH="$$(cat $(JAVA_STAMP))/bin:$(BIN):$$PATH"
 
-.PHONY: help setup demo pipeline ingest dbt-build sample-data sources test test-python lint docs docs-serve clean clean-lake
+.PHONY: help setup demo pipeline ingest dbt-build sample-data sources test test-python lint docs docs-serve \
+	charts dq-report check-project bench soak browser clean clean-lake
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -46,7 +47,7 @@ $(INSTALLED): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "error: Python 3.11 is required, found " + sys.version.split()[0])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[spark,dbt,dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[spark,dbt,dev,analyst]"
 	@touch $@
 
 $(JAVA_STAMP): $(INSTALLED) scripts/ensure_java.py
@@ -72,9 +73,20 @@ ingest: setup ## ingest new raw files of every dataset into bronze (PySpark, loc
 	if [ $$rc -eq 3 ]; then echo ">> warning: some raw files were quarantined whole; see $(LAKE_ROOT)/quarantine/"; \
 	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
-dbt-build: setup ## dbt build silver and gold (incremental) with their tests
+dbt-build: setup ## dbt build silver and gold (incremental) with their tests, then the data-quality report
 	mkdir -p $(LAKE_ROOT)
-	$(DBT) build --target $(DBT_TARGET)
+	@# The report is written whether the build passed or not (that is when it matters most); the build's
+	@# exit status wins. A stale run_results.json must not be reported as this build's.
+	rm -f "$${DBT_TARGET_PATH:-target}/run_results.json"
+	rc=0; $(DBT) build --target $(DBT_TARGET) || rc=$$?; \
+	$(BIN)/python scripts/dq_report.py --target $(DBT_TARGET) || echo ">> warning: data-quality report not written" >&2; \
+	exit $$rc
+
+dq-report: setup ## data-quality report of the last dbt build -> $LAKE_ROOT/reports/data_quality.{md,json}
+	$(BIN)/python scripts/dq_report.py --target $(DBT_TARGET)
+
+charts: setup ## PNG charts from the gold tables -> $LAKE_ROOT/charts/ (DBT_TARGET=athena reads Athena)
+	$(BIN)/python scripts/charts.py --target $(DBT_TARGET)
 
 pipeline: ingest dbt-build ## ingest new raw files, then dbt build (incremental)
 
@@ -96,7 +108,24 @@ lint: setup ## ruff and sqlfluff
 	lint_lake=$$(mktemp -d) && trap 'rm -rf "$$lint_lake"' EXIT && \
 		LAKE_ROOT=$$lint_lake DBT_TARGET_PATH=$$lint_lake/target $(BIN)/sqlfluff lint models tests/dbt
 
-test: setup ## the whole suite: pytest (ingest, pipeline end to end, dbt build + tests), ruff, sqlfluff
+check-project: setup ## project rules: keys tested, layers respected, everything described
+	$(BIN)/python scripts/check_project.py
+
+browser: ## Debian's chromium for the docs-site browser test (installed with apt-get when missing)
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo ">> installing Debian's chromium for the docs-site browser test"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+bench: setup ## benchmarks (ingest throughput, incremental cost vs history, scale) -> bench/results.md
+	$(WITH_JAVA) $(BIN)/python -m bench $(BENCH_ARGS)
+
+SOAK_BATCHINGS ?= 100
+soak: setup ## the arrival-order property test with SOAK_BATCHINGS (100) random batchings
+	ARRIVAL_ORDER_BATCHINGS=$(SOAK_BATCHINGS) $(WITH_JAVA) $(BIN)/python -m pytest -p no:cacheprovider \
+		tests/python/test_arrival_order.py
+
+test: setup browser ## the whole suite: pytest (ingest, pipeline end to end, dbt build + tests), ruff, sqlfluff
 	$(WITH_JAVA) $(BIN)/python -m pytest
 	$(MAKE) --no-print-directory lint
 

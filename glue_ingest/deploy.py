@@ -12,7 +12,7 @@
 
    An object already uploaded with the same content is not uploaded again, so redeploying unchanged
    code uploads nothing; a job keeps pointing at its own build until it is updated.
-2. Creates the Glue databases `<env>_bronze`, `<env>_silver`, `<env>_gold` and `<env>_ops` if missing.
+2. Creates the Glue databases `<env>_bronze`, `<env>_silver`, `<env>_gold`, `<env>_ops` and `<env>_audit` if missing.
    infra/lakehouse.yaml creates them too: deploy the stack first (it also makes the buckets and the
    role), or its creation would fail on databases that already exist.
 3. Creates or updates one Glue job per dataset contract, `<env>-ingest-<dataset>`, reading
@@ -58,7 +58,7 @@ PACKAGE_FORMAT = "glue_ingest-zip-1"  # part of the build id: changing how the z
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 
 GLUE_VERSION = "5.0"
-LAYERS = ("bronze", "silver", "gold", "ops")
+LAYERS = ("bronze", "silver", "gold", "ops", "audit")
 WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X")
 MIN_WORKERS = 2  # Glue's minimum for Spark jobs
 DEFAULT_TIMEOUT_MINUTES = 120  # Glue's own default is 48 hours; an ingest run takes minutes
@@ -74,6 +74,7 @@ DATABASE_DESCRIPTIONS = {
     "silver": "Silver layer of the lakehouse: typed, validated, deduplicated tables built by dbt.",
     "gold": "Gold layer of the lakehouse: business tables built by dbt.",
     "ops": "Operational tables of the lakehouse (dbt incremental watermarks).",
+    "audit": "Failing rows of dbt data tests (store_failures), one table per test.",
 }
 
 

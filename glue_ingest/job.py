@@ -32,6 +32,7 @@ from glue_ingest.manifest import (
     RunOrderError,
     check_run_order,
     ingested_paths,
+    ingested_sizes,
     load_manifests,
 )
 from glue_ingest.read import (
@@ -119,6 +120,8 @@ class RunSummary:
     status: str  # committed | nothing new | no raw files
     files: list[FileStats] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # raw files already ingested by an earlier run
+    # Skipped files whose size differs from the ingested one: changed in place, new content NOT ingested.
+    changed_after_ingest: dict[str, str] = field(default_factory=dict)
     rejected_files: dict[str, str] = field(default_factory=dict)  # whole-file quarantine: path -> reason
     bronze_files: list[str] = field(default_factory=list)
     quarantine_files: list[str] = field(default_factory=list)
@@ -129,6 +132,7 @@ class RunSummary:
         return {
             "files_ingested": len(self.files),
             "files_skipped": len(self.skipped),
+            "files_changed_after_ingest": len(self.changed_after_ingest),
             "files_rejected": len(self.rejected_files),
             "records_read": sum(f.records_read for f in self.files),
             "records_written": sum(f.records_written for f in self.files),
@@ -155,6 +159,8 @@ class RunSummary:
         """One line for people, printed at the end of a run."""
         t = self.totals
         skipped = f"{t['files_skipped']} file(s) skipped as already ingested"
+        if self.changed_after_ingest:
+            skipped += f" ({len(self.changed_after_ingest)} of them changed since: not re-ingested, see the log)"
         if self.status != "committed":
             return f"{self.dataset}: {self.status}" + (f", {skipped}" if self.skipped else "")
         whole = ", ".join(f"{path} ({reason})" for path, reason in sorted(self.rejected_files.items()))
@@ -330,6 +336,15 @@ def ingest_dataset(
     done = ingested_paths(manifests)
     new_files = [f for f in raw_files if f.relative not in done]
     summary.skipped = [f.relative for f in raw_files if f.relative in done]
+    sizes = ingested_sizes(manifests)
+    for f in raw_files:
+        if f.relative in done and f.size != sizes[f.relative]:
+            summary.changed_after_ingest[f.relative] = f"{sizes[f.relative]} bytes when ingested, {f.size} now"
+            log.warning(
+                "dataset %s: raw file %s was ingested before (%d bytes) and has changed since (%d bytes): its new "
+                "content is NOT ingested; deliver a correction under a new file name",
+                dataset, f.relative, sizes[f.relative], f.size,
+            )
     log.info(
         "dataset %s: %d raw file(s): %d new, %d skipped as already ingested",
         dataset,

@@ -99,6 +99,11 @@ def ingested_paths(manifests: list[Manifest]) -> set[str]:
     return {f.path for m in manifests for f in m.files}
 
 
+def ingested_sizes(manifests: list[Manifest]) -> dict[str, int]:
+    """Raw path -> its size in bytes when it was ingested."""
+    return {f.path: f.size for m in sorted(manifests, key=lambda m: m.run_id) for f in m.files}
+
+
 def check_run_order(manifests: list[Manifest], dataset: str, run_id: str, ingest_date: date) -> None:
     """Silver reads bronze incrementally by run id and prunes partitions by ingest_date, which is only
     correct if both grow with every commit."""

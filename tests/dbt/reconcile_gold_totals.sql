@@ -37,8 +37,9 @@ with checks as (
     select
         'category_performance.purchases' as measure,
         (
+            -- category is optional; category_performance counts the events that have one
             select count(*) from {{ ref('user_events') }}
-            where event_type = 'purchase'
+            where event_type = 'purchase' and category is not null
         ) as silver_total,
         (select sum(purchases) from {{ ref('category_performance') }}) as gold_total
     union all

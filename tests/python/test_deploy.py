@@ -161,7 +161,7 @@ def test_deploy_creates_databases_and_one_job_per_dataset(buckets: None, session
     package_uri = f"s3://{ARTIFACTS}/glue/dev/{build}/glue_ingest.zip"
     script_uri = f"s3://{ARTIFACTS}/glue/dev/{build}/glue_job.py"
 
-    for layer in ("bronze", "silver", "gold", "ops"):
+    for layer in ("bronze", "silver", "gold", "ops", "audit"):
         assert glue().get_database(Name=f"dev_{layer}")["Database"]["Name"] == f"dev_{layer}"
         assert report.status("database", f"dev_{layer}") == "created"
 
@@ -306,6 +306,7 @@ def test_another_env_and_prefix(buckets: None, session: boto3.Session) -> None:
         "prod_silver",
         "prod_gold",
         "prod_ops",
+        "prod_audit",
     }
 
 
@@ -699,7 +700,7 @@ def test_buckets_workgroup_and_outputs(template: dict[str, Any]) -> None:
         for r in resources.values()
         if r["Type"] == "AWS::Glue::Database"
     )
-    assert databases == ["dev_bronze", "dev_gold", "dev_ops", "dev_silver"]
+    assert databases == ["dev_audit", "dev_bronze", "dev_gold", "dev_ops", "dev_silver"]
 
     config = resources["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]
     assert render(resources["AthenaWorkGroup"]["Properties"]["Name"], refs) == "dev-lakehouse"

@@ -423,3 +423,21 @@ def test_old_mac_line_ends(spark: Any, lake: Lake) -> None:
     assert [(f.records_read, f.records_written, f.records_quarantined) for f in summary.files] == [(2, 1, 1)]
     assert lake.duckdb_rows(columns="_record_number, user_id, user_agent") == [(1, "u1", "a\rb")]
     assert lake.duckdb_rows("quarantine", "_record_number, raw_record") == [(2, "t,u2,/x")]
+
+
+def test_a_file_changed_in_place_after_ingest_is_reported_not_silently_skipped(
+    spark: Any, lake: Lake, caplog: pytest.LogCaptureFixture
+) -> None:
+    original = HEADER + "\nt1,u1,/a,200,1,ua\n"
+    lake.deliver("a.csv", original)
+    lake.ingest(spark)
+    lake.deliver("a.csv", original + "t2,u2,/b,200,2,ua\n")  # a corrected file under its old name
+    with caplog.at_level("WARNING", logger="glue_ingest"):
+        summary = lake.ingest(spark)
+    assert summary.status == "nothing new" and summary.skipped == ["a.csv"]
+    size_then, size_now = len(original), len(original) + len("t2,u2,/b,200,2,ua\n")
+    assert summary.changed_after_ingest == {"a.csv": f"{size_then} bytes when ingested, {size_now} now"}
+    assert "1 of them changed since" in summary.line()
+    assert any("a.csv was ingested before" in r.getMessage() and "NOT ingested" in r.getMessage()
+               for r in caplog.records)
+    assert lake.duckdb_rows(columns="count(*)") == [(1,)]  # the documented rule: a committed path is not re-read
