@@ -37,7 +37,7 @@
 {% macro merge_bound_column(partitioned_by) -%}
     {%- if not partitioned_by -%}{{ return(none) }}{%- endif -%}
     {%- set first = (partitioned_by if partitioned_by is string else partitioned_by[0]) | trim -%}
-    {%- set match = modules.re.fullmatch('(?:(?:year|month|day|hour)\(\s*)?(\w+)\s*\)?', first) -%}
+    {%- set match = modules.re.fullmatch('(?:(?:year|month|day|hour)[(] *)?([A-Za-z0-9_]+) *[)]?', first) -%}
     {{ return(match.group(1) if match else none) }}
 {%- endmacro %}
 

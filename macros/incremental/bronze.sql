@@ -22,7 +22,7 @@
     {%- if not execute -%}
         {{ return(relation) }}
     {%- endif -%}
-    {%- set location = modules.re.search("read_parquet\('([^']+)'", relation | string) -%}
+    {%- set location = modules.re.search("read_parquet[(]'([^']+)'", relation | string) -%}
     {%- if location is none -%}
         {{ return(relation) }}
     {%- endif -%}

@@ -2,14 +2,9 @@
     file had beyond its contract, so no contract column may appear in it (the ingest would then have put a
     real value aside and left its column null). Reads `_extra` with the portable `json_text` macro.
     Returns the offending bronze records. -#}
-{%- set datasets = ['web_logs', 'sales_transactions', 'customers', 'user_events'] -%}
-{%- for dataset in datasets %}
-{%- set node = graph.sources.get('source.' ~ project_name ~ '.bronze.' ~ dataset) -%}
-{%- set contract_columns = [] -%}
-{%- if node -%}
-    {%- for name in node.columns if not name.startswith('_') and name != 'ingest_date' -%}
-        {%- do contract_columns.append(name) -%}
-    {%- endfor -%}
+{%- for dataset in ['web_logs', 'sales_transactions', 'customers', 'user_events'] %}
+{%- if not loop.first %}
+union all
 {%- endif %}
 select
     '{{ dataset }}' as dataset,
@@ -17,17 +12,5 @@ select
     _record_number,
     _extra
 from {{ bronze_source(dataset) }}
-where
-    _extra is not null
-    and (
-        {%- for name in contract_columns %}
-        {{ json_text('_extra', '$.' ~ name) }} is not null
-        {%- if not loop.last %} or{% endif %}
-        {%- else %}
-        false
-        {%- endfor %}
-    )
-{%- if not loop.last %}
-union all
-{% endif %}
+where _extra is not null and ({{ extra_holds_a_contract_column('_extra', dataset) }})
 {%- endfor %}

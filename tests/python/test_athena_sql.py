@@ -121,7 +121,7 @@ def catalog(moto: dict[str, str]) -> dict[str, str]:
     for bucket in ("lake", "athena-results"):
         s3.create_bucket(Bucket=bucket)
     glue = client("glue", moto)
-    for layer in ("bronze", "silver", "gold", "ops"):
+    for layer in ("bronze", "silver", "gold", "ops", "audit"):
         glue_catalog.ensure_database(glue, f"{ENV}_{layer}")
     for dataset in available_datasets():
         glue_catalog.ensure_table(glue, f"{ENV}_bronze", load_contract(dataset), f"s3://lake/bronze/{dataset}")
@@ -288,24 +288,9 @@ def test_the_engine_check_catches_a_planted_call(tmp_path: Path) -> None:
 # --- differential test: Athena SQL, run with Trino semantics on DuckDB, equals the local result -------------
 
 @pytest.fixture(scope="module")
-def local_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small lake with every dataset, built locally with `make pipeline`."""
-    from datetime import date
-
-    from sample_data import generate_web_logs
-    from sample_data.sales import generate_sales
-    from sample_data.user_events import generate_user_events
-
-    tmp = tmp_path_factory.mktemp("differential")
-    lake = tmp / "lake"
-    for generate in (generate_web_logs, generate_sales, generate_user_events):
-        generate(lake / "raw", days=3, rows_per_day=300, seed=5, start_date=date(2026, 11, 1))
-    env = {**os.environ, "LAKE_ROOT": str(lake), "DBT_TARGET_PATH": str(tmp / "target"),
-           "DBT_LOG_PATH": str(tmp / "logs")}
-    result = subprocess.run(["make", "--no-print-directory", "pipeline", f"LAKE_ROOT={lake}"], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=900, check=False)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
-    return lake
+def local_lake(demo_lake) -> Path:  # noqa: ANN001 - a tests.python.harness.Workspace
+    """A small lake with every dataset, built locally with `make pipeline` (the session's shared demo lake)."""
+    return demo_lake.lake
 
 
 def athena_sql_on_duckdb(sql: str, con: duckdb.DuckDBPyConnection) -> str:
@@ -337,6 +322,7 @@ GOLD_GRAINS = {
     "top_products": ["event_date", "product_rank"],
     "category_performance": ["event_date", "category"],
     "user_activity": ["event_date"],
+    "daily_web_traffic": ["event_date"],
 }
 # The p95 is approximate on Athena by design (approx_percentile) and exact locally (quantile_cont): the
 # Athena value must lie between the group's exact p90 and its maximum, i.e. within 5% of rank.
@@ -390,6 +376,8 @@ def run_differential(first_build: Path, lake: Path, rewrite=lambda model, sql: s
 
 
 def test_gold_athena_sql_gives_the_local_result(first_build: Path, local_lake: Path) -> None:
+    gold_models = {Path(name).stem for name in compiled_models(first_build) if name.startswith("gold/")}
+    assert set(GOLD_GRAINS) == gold_models, "every gold model must be in the differential (GOLD_GRAINS)"
     found = run_differential(first_build, local_lake)
     assert not found, "portability bugs:\n" + "\n".join(found[:20])
 

@@ -159,3 +159,16 @@ def test_missing_run_results_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"run_results.json not found: {workspace.target}/run_results.json" in result.stderr
     assert not (workspace.lake / "reports").exists()
+
+
+def test_make_pipeline_writes_the_report_of_its_own_build(demo_lake: Workspace) -> None:
+    """`make dbt-build` (inside `make pipeline`) writes the report right after the build: it counts every data
+    test and unit test of the project, and on the clean demo sample none failed."""
+    report = json.loads((demo_lake.lake / "reports" / "data_quality.json").read_text())
+    manifest = json.loads((demo_lake.target / "manifest.json").read_text())
+    expected = sum(1 for n in manifest["nodes"].values() if n["resource_type"] in ("test", "unit_test"))
+    expected += len(manifest.get("unit_tests", {}))
+    assert report["dbt"]["command"] == "build"
+    assert report["tests"]["total"] == expected
+    assert report["tests"]["failed"] == report["tests"]["errored"] == 0
+    assert (demo_lake.lake / "reports" / "data_quality.md").read_text().startswith("#")
