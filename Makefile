@@ -90,7 +90,7 @@ charts: setup ## PNG charts from the gold tables -> $LAKE_ROOT/charts/ (DBT_TARG
 
 pipeline: ingest dbt-build ## ingest new raw files, then dbt build (incremental)
 
-demo: setup sample-data pipeline docs ## sample data -> bronze -> silver -> gold -> docs site
+demo: setup sample-data pipeline docs charts ## sample data -> bronze -> silver -> gold -> docs site and charts
 	@$(BIN)/python scripts/demo_summary.py
 
 docs: setup ## generate the dbt docs site (target/index.html)
