@@ -1,0 +1,153 @@
+"""Figure 6: the cost of one new day, incrementally, on 7, 30 and 90 days of history.
+
+One chain of daily ingest runs (sample data, every dataset, one `ingest_date` partition a day) is built up
+to the longest history; at each history length H the lake is built with `dbt build` and copied. Then, on each
+copy, the next day arrives: its ingest (a fresh `python -m glue_ingest` process, as the daily job), then
+`dbt run` (models only) and `dbt build` (models + data tests, as `make pipeline`) on separate copies of the same
+state, each repeated; the fastest repeat counts. A further copy runs each silver (then gold) model's compiled
+incremental SELECT under DuckDB's profiler to count the bronze files, partitions and rows it reads.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from bench.history import deliver, files_by_day
+from bench.procs import BIN, log, run
+from bench.profiling import Profile, compiled_models, profile_select
+from bench.workspace import Workspace
+
+START = date(2026, 11, 1)
+SILVER_SELECT = "path:models/silver"
+GOLD_SELECT = "path:models/gold"
+
+
+@dataclass
+class HistoryFigure:
+    days: int
+    rows_per_day: int
+    bronze_rows: dict[str, int]  # per dataset, before the new day
+    bronze_files: dict[str, int]
+    new_day_rows: dict[str, int]  # bronze rows the new day's ingest wrote, per dataset
+    ingest_seconds: float  # fresh process, JVM start included
+    ingest_steady_seconds: float  # sum of the run summaries' durations
+    run_seconds: list[float]  # dbt run (models only), per repeat
+    build_seconds: list[float]  # dbt build (models + tests), per repeat
+    node_seconds: dict[str, float]  # per dbt node of the fastest build: execution time
+    node_kinds: dict[str, str]
+    silver_profiles: list[Profile] = field(default_factory=list)
+    gold_profiles: list[Profile] = field(default_factory=list)
+    history_build_seconds: float = 0.0
+
+    @property
+    def run_best(self) -> float:
+        return min(self.run_seconds)
+
+    @property
+    def build_best(self) -> float:
+        return min(self.build_seconds)
+
+
+def _bronze_counts(ws: Workspace) -> tuple[dict[str, int], dict[str, int]]:
+    rows, files = {}, {}
+    with duckdb.connect() as con:
+        for folder in sorted((ws.lake / "bronze").iterdir()):
+            found = list(folder.glob("ingest_date=*/*.parquet"))
+            files[folder.name] = len(found)
+            rows[folder.name] = con.execute(
+                f"select count(*) from read_parquet('{folder}/ingest_date=*/*.parquet')").fetchone()[0] if found else 0
+    return rows, files
+
+
+def _node_times(ws: Workspace) -> tuple[dict[str, float], dict[str, str]]:
+    times, kinds = {}, {}
+    for r in ws.run_results():
+        name = r["unique_id"].split(".", 2)[-1]
+        times[name] = float(r.get("execution_time") or 0.0)
+        kinds[name] = r["unique_id"].split(".", 1)[0]
+    return times, kinds
+
+
+def _profile_layer(ws: Workspace, layer: str, select: str, out: Path) -> list[Profile]:
+    ws.dbt(f"compile-{layer}", "compile", "-s", select)
+    profiles = []
+    for model, sql in compiled_models(ws.target, layer).items():
+        profiles.append(profile_select(ws.warehouse, model, sql, out / f"{layer}-{model}.json"))
+    return profiles
+
+
+def generate(work: Path, days: int, rows_per_day: int) -> Path:
+    source = work / f"sample-{days}d-{rows_per_day}"
+    if not (source / "sample_data_report.json").exists():
+        log(f"incremental: generating {days} days of sample data, {rows_per_day} rows a day ...")
+        run([str(BIN / "python"), "-m", "sample_data", "--lake-root", str(source), "--days", str(days),
+             "--rows-per-day", str(rows_per_day), "--seed", "7", "--start-date", START.isoformat()],
+            {**__import__("os").environ}, work / f"sample-{days}d.log")
+    return source / "raw"
+
+
+def run_section(work: Path, histories: list[int], rows_per_day: int, repeats: int) -> list[HistoryFigure]:
+    histories = sorted(histories)
+    raw = generate(work, histories[-1] + 1, rows_per_day)
+    by_day = files_by_day(raw, START)
+    chain = Workspace(work / "chain").fresh()
+    built_up_to = 0
+    copies: dict[int, tuple[Workspace, float]] = {}
+    for days in histories:
+        started = time.perf_counter()
+        log(f"incremental: ingesting history days {built_up_to}..{days - 1} (one run a day and dataset) ...")
+        run([str(BIN / "python"), "-m", "bench.history", "--lake", str(chain.lake), "--source", str(raw),
+             "--start", START.isoformat(), "--from-day", str(built_up_to), "--to-day", str(days)],
+            chain.env(), chain.root / "cmd-logs" / f"history-{built_up_to}-{days}.log")
+        built_up_to = days
+        log(f"incremental: dbt build of {days} days of history ...")
+        chain.dbt(f"build-history-{days}", "build")
+        copies[days] = (chain.copy_to(work / f"h{days}"), time.perf_counter() - started)
+
+    figures = []
+    for days in histories:
+        ws, history_seconds = copies[days]
+        bronze_rows, bronze_files = _bronze_counts(ws)
+        before = len(ws.run_summaries())
+        deliver(raw, ws.lake, by_day.get(days, []))
+        log(f"incremental: {days} days of history: ingesting the new day ...")
+        ingest = ws.ingest(f"ingest-day-{days}", ingest_date=(START + timedelta(days=days)).isoformat())
+        summaries = ws.run_summaries()[before:]
+        new_rows = {s["dataset"]: s["totals"]["records_written"] for s in summaries}
+        copies_run = [ws.copy_to(work / f"h{days}-run{i}") for i in range(repeats)]
+        copies_build = [ws.copy_to(work / f"h{days}-build{i}") for i in range(repeats)]
+        prof = ws.copy_to(work / f"h{days}-profile")
+        run_seconds, build_seconds = [], []
+        best_build: Workspace | None = None
+        for i in range(repeats):
+            log(f"incremental: {days} days of history: dbt run, then dbt build (repeat {i + 1}/{repeats}) ...")
+            run_seconds.append(copies_run[i].dbt(f"run-{days}", "run").seconds)
+            build_seconds.append(copies_build[i].dbt(f"build-{days}", "build").seconds)
+            if build_seconds[-1] == min(build_seconds):
+                best_build = copies_build[i]
+        assert best_build is not None
+        node_seconds, node_kinds = _node_times(best_build)
+        log(f"incremental: {days} days of history: profiling the silver and gold incremental SELECTs ...")
+        silver = _profile_layer(prof, "silver", SILVER_SELECT, prof.root / "profiles")
+        prof.dbt("run-silver", "run", "-s", SILVER_SELECT)
+        gold = _profile_layer(prof, "gold", GOLD_SELECT, prof.root / "profiles")
+        figures.append(HistoryFigure(
+            days=days, rows_per_day=rows_per_day, bronze_rows=bronze_rows, bronze_files=bronze_files,
+            new_day_rows=new_rows, ingest_seconds=ingest.seconds,
+            ingest_steady_seconds=sum(s["duration_seconds"] for s in summaries), run_seconds=run_seconds,
+            build_seconds=build_seconds, node_seconds=node_seconds, node_kinds=node_kinds,
+            silver_profiles=silver, gold_profiles=gold, history_build_seconds=history_seconds))
+        log(f"incremental: {days} days: ingest {ingest.seconds:.1f} s, dbt run {min(run_seconds):.1f} s, "
+            f"dbt build {min(build_seconds):.1f} s")
+    return figures
+
+
+def to_json(figures: list[HistoryFigure]) -> list[dict[str, Any]]:
+    return json.loads(json.dumps([f.__dict__ for f in figures], default=lambda o: o.__dict__))

@@ -1,0 +1,294 @@
+"""bench/results.md from the measured figures: tables, ratios and a plain explanation of each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.incremental import HistoryFigure
+from bench.ingest import IngestFigure
+from bench.profiling import Profile
+from bench.scale import ScaleFigure
+
+TARGET_RATIO = 1.3
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f}"
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.0f}"
+
+
+def _rate(rows: int, seconds: float) -> str:
+    return f"{rows / seconds:,.0f}" if seconds > 0 else "-"
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _ratio(value: float, base: float) -> float:
+    return value / base if base > 0 else float("nan")
+
+
+def summary_lines(ingest: list[IngestFigure], history: list[HistoryFigure]) -> list[str]:
+    lines = []
+    if history:
+        base, rest = history[0], history[1:]
+        runs = ", ".join(f"{h.days} d {_ratio(h.run_best, base.run_best):.2f}" for h in rest)
+        builds = ", ".join(f"{h.days} d {_ratio(h.build_best, base.build_best):.2f}" for h in rest)
+        ingests = ", ".join(f"{h.days} d {_ratio(h.ingest_seconds, base.ingest_seconds):.2f}" for h in rest)
+        worst_run = max((_ratio(h.run_best, base.run_best) for h in rest), default=1.0)
+        worst_build = max((_ratio(h.build_best, base.build_best) for h in rest), default=1.0)
+        lines.append(f"- **Incremental cost vs history** (one new day; ratio to {base.days} days of history, "
+                     f"target <= {TARGET_RATIO}): `dbt run` {runs}; `dbt build` (models + tests) {builds}; "
+                     f"ingest {ingests}. The cost claim is `dbt run` (the models): "
+                     f"{'met' if worst_run <= TARGET_RATIO else 'MISSED'} (worst {worst_run:.2f}); `dbt build` "
+                     f"{'met' if worst_build <= TARGET_RATIO else 'missed'} (worst {worst_build:.2f}), its data "
+                     f"tests scan whole tables by design. Sum of the models' own execution times in `dbt build`: "
+                     + ", ".join(f"{h.days} d {_ratio(_model_seconds(h), _model_seconds(base)):.2f}" for h in rest)
+                     + " (the rest of a dbt command is start-up, parsing and per-node overhead).")
+        reads_new_only = all(_silver_reads_new_only(h) for h in history)
+        lines.append(f"- **Silver reads new bronze only**: "
+                     f"{'yes' if reads_new_only else 'NO'}: "
+                     + ("every silver model's bronze scans produced only the new day's rows, from at most two "
+                        "partitions (the new one and the last consumed one, re-opened by the inclusive date bound "
+                        "and emptied by the run-id bound), at every history length."
+                        if reads_new_only else "some silver bronze scan read more than the new day (figure 6)."))
+    for f in ingest:
+        lines.append(f"- **Ingest {f.fmt}, {f.rows:,} rows**: Spark job {f.spark_seconds:.1f} s "
+                     f"({_rate(f.rows, f.spark_seconds)} rows/s), DuckDB COPY {f.duckdb_seconds:.1f} s "
+                     f"({_rate(f.rows, f.duckdb_seconds)} rows/s): ratio **{f.ratio:.1f}x** "
+                     f"({f.steady_ratio:.1f}x without JVM start); bronze is {f.bronze_bytes / f.raw_bytes:.2f} "
+                     f"of the raw bytes.")
+    return lines
+
+
+def _silver_reads_new_only(h: HistoryFigure) -> bool:
+    """Every silver bronze scan produced at most the new day's rows of its dataset, from at most two partitions:
+    the new one and the last consumed one, which the inclusive `ingest_date >=` bound re-opens (a later run of
+    the same day writes to it) and the run-id bound then filters to nothing."""
+    for p in h.silver_profiles:
+        for s in p.bronze():
+            dataset = s.source.split(":", 1)[1]
+            if (s.partitions or 0) > 2 or s.rows_scanned > h.new_day_rows.get(dataset, 0):
+                return False
+    return True
+
+
+def _model_seconds(h: HistoryFigure) -> float:
+    return sum(t for n, t in h.node_seconds.items() if h.node_kinds.get(n) == "model")
+
+
+def ingest_section(figures: list[IngestFigure]) -> list[str]:
+    lines = ["## 5. Ingest throughput", "",
+             "The Spark ingest job (`python -m glue_ingest --lake_root L --dataset <ds>`, a fresh process per run, "
+             "`local[2]`) against DuckDB `COPY (select * from read_csv(..., all_varchar) / read_json(..., "
+             "newline_delimited)) TO ... (FORMAT parquet, snappy)` on the same file, one after the other in the "
+             "same run. *Wall* is the whole job (process, JVM and Spark start included); *steady* is the "
+             "dataset run alone (`duration_seconds` in its run summary). Ratio = Spark time / DuckDB time.", ""]
+    rows = [[f.fmt, f"{f.rows:,}", _mb(f.raw_bytes), f"{f.spark_seconds:.1f}", _rate(f.rows, f.spark_seconds),
+             f"{f.spark_steady_seconds:.1f}", _rate(f.rows, f.spark_steady_seconds), f"{f.duckdb_seconds:.1f}",
+             _rate(f.rows, f.duckdb_seconds), f"**{f.ratio:.1f}**", f"{f.steady_ratio:.1f}", _mb(f.bronze_bytes),
+             f"{f.bronze_bytes / f.raw_bytes:.2f}", f"{f.duckdb_bytes / f.raw_bytes:.2f}", _mib(f.spark_peak_rss)]
+            for f in figures]
+    lines += _table(["format", "rows", "raw MB", "Spark wall s", "rows/s", "steady s", "rows/s", "DuckDB s",
+                     "rows/s", "ratio (wall)", "ratio (steady)", "bronze MB", "bronze/raw", "DuckDB parquet/raw",
+                     "Spark peak RSS MiB"], rows)
+    lines += [
+        "Why the gap: the job does more than a format conversion. It reads each CSV file with `multiLine` "
+        "(quoted fields may hold line breaks), which keeps a file in one task, so one file uses one core; it "
+        "parses JSON lines in a Python UDF (exact per-record errors, `_extra` for unknown keys, invalid UTF-8 "
+        "quarantined), which is several times slower than the CSV path; it reads the cached records twice "
+        "(counting per file and reason, then writing bronze sorted by file and record number) and adds the "
+        "lineage columns (`_record_hash` is a SHA-256 of every field's JSON). Bronze is larger than DuckDB's "
+        "Parquet of the same rows for the same reason: the lineage columns (`_source_file`, `_record_hash`, ...) "
+        "are stored on every row.", "",
+        "Files: DuckDB-generated (`bench/data.py`) with the contract columns, mixed ISO-8601 forms, padded and "
+        "empty values, about 0.3% of rows that silver rejects and 0.2% exact duplicates; the Python sample "
+        "generator would take minutes and gigabytes for 10M rows.", ""]
+    return lines
+
+
+def _scan_text(p: Profile, new_rows: int | None) -> tuple[str, str]:
+    bronze = p.bronze()
+    if bronze:
+        files = "+".join(f"{s.files_scanned}/{s.files_total}" for s in bronze)
+        parts = "+".join(str(s.partitions) for s in bronze)
+        rows = sum(s.rows_scanned for s in bronze)
+        b = f"{files} files, {parts} partition(s), {rows:,} rows" + (f" (new day: {new_rows:,})"
+                                                                       if new_rows is not None else "")
+    else:
+        b = "-"
+    tables = "; ".join(f"{s.source.split('.')[-1]} {s.rows_scanned:,}" for s in p.tables()) or "-"
+    return b, tables
+
+
+_DATASET_OF = {"web_requests": "web_logs", "web_requests_rejected": "web_logs",
+               "sales_transaction_versions": "sales_transactions", "sales_transactions_rejected": "sales_transactions",
+               "customer_versions": "customers", "customers_rejected": "customers",
+               "user_event_versions": "user_events", "user_events_rejected": "user_events"}
+
+
+def incremental_section(figures: list[HistoryFigure], meta: dict[str, Any]) -> list[str]:
+    base = figures[0]
+    lines = ["## 6. Incremental cost is flat in history", "",
+             f"Sample data (`python -m sample_data`, every dataset, {meta['rows_per_day']:,} rows a day, dirty), "
+             "ingested one run a day and dataset (one `ingest_date` partition a day), built with `dbt build` at "
+             f"{', '.join(str(f.days) for f in figures)} days; then one new day on each: its ingest (a fresh "
+             "process), `dbt run` (models only) and `dbt build` (models + every data test, as `make pipeline`), "
+             f"each on its own copy of the same state, best of {meta['repeats']}. Ratios are against "
+             f"{base.days} days.", ""]
+    rows = []
+    for f in figures:
+        rows.append([f.days, f"{sum(f.bronze_rows.values()):,}", sum(f.bronze_files.values()),
+                     f"{sum(f.new_day_rows.values()):,}",
+                     f"{f.ingest_seconds:.1f}", f"{_ratio(f.ingest_seconds, base.ingest_seconds):.2f}",
+                     f"{f.ingest_steady_seconds:.1f}",
+                     f"{_ratio(f.ingest_steady_seconds, base.ingest_steady_seconds):.2f}",
+                     " / ".join(f"{s:.1f}" for s in f.run_seconds), f"**{_ratio(f.run_best, base.run_best):.2f}**",
+                     " / ".join(f"{s:.1f}" for s in f.build_seconds),
+                     f"**{_ratio(f.build_best, base.build_best):.2f}**"])
+    lines += _table(["history days", "bronze rows", "bronze files", "new-day rows", "ingest s", "ratio",
+                     "ingest steady s", "ratio", "dbt run s", "ratio", "dbt build s", "ratio"], rows)
+
+    lines += ["### Bronze and tables read by each silver model in the incremental run", "",
+              "Each silver model's compiled incremental SELECT (`dbt compile` in the state after the new day's "
+              "ingest) run under DuckDB's profiler (`profiling_mode = 'detailed'`): Parquet files scanned of "
+              "those present, distinct `ingest_date` partitions among them, rows the scan produced; then the rows "
+              "scanned in warehouse tables (the model's own table or a `*_versions` model).", ""]
+    header = ["model"] + [f"{f.days} d: bronze read" for f in figures] + [f"{f.days} d: tables read (rows)"
+                                                                         for f in figures]
+    rows = []
+    for model in [p.model for p in base.silver_profiles]:
+        cells_b, cells_t = [], []
+        for f in figures:
+            p = next((x for x in f.silver_profiles if x.model == model), None)
+            if p is None:
+                cells_b.append("?")
+                cells_t.append("?")
+                continue
+            b, t = _scan_text(p, f.new_day_rows.get(_DATASET_OF.get(model, ""), None) if p.bronze() else None)
+            cells_b.append(b)
+            cells_t.append(t)
+        rows.append([model, *cells_b, *cells_t])
+    lines += _table(header, rows)
+
+    lines += ["### Gold models: what their incremental SELECT reads", "",
+              "Compiled after the silver models ran (so the changed dates are the new day's), profiled the same "
+              "way. The change detection itself (`changed_dates()` / `changed_dates_of_versions()`) runs at "
+              "compile time and is in the node times below, not here.", ""]
+    header = ["model"] + [f"{f.days} d: rows scanned (table rows)" for f in figures]
+    rows = []
+    for model in [p.model for p in base.gold_profiles]:
+        cells = []
+        for f in figures:
+            p = next((x for x in f.gold_profiles if x.model == model), None)
+            cells.append(_scan_text(p, None)[1] if p else "?")
+        rows.append([model, *cells])
+    lines += _table(header, rows)
+
+    last = figures[-1]
+    lines += [f"### What grows with history (dbt build node times, {base.days} d vs {last.days} d)", ""]
+    by_kind: dict[str, list[float]] = {}
+    for name, kind in last.node_kinds.items():
+        first = base.node_seconds.get(name, 0.0)
+        acc = by_kind.setdefault(kind, [0.0, 0.0])
+        acc[0] += first
+        acc[1] += last.node_seconds.get(name, 0.0)
+    lines += _table(["node kind", f"sum s at {base.days} d", f"sum s at {last.days} d", "ratio"],
+                    [[k, f"{a:.1f}", f"{b:.1f}", f"{_ratio(b, a):.2f}"] for k, (a, b) in sorted(by_kind.items())])
+    growth = sorted(((last.node_seconds.get(n, 0.0) - base.node_seconds.get(n, 0.0), n) for n in last.node_seconds),
+                    reverse=True)[:10]
+    lines += _table(["node (top 10 by added seconds)", "kind", f"{base.days} d s", f"{last.days} d s", "added s"],
+                    [[n, last.node_kinds.get(n, "?"), f"{base.node_seconds.get(n, 0.0):.2f}",
+                      f"{last.node_seconds.get(n, 0.0):.2f}", f"{d:+.2f}"] for d, n in growth])
+    lines += _incremental_explanation(figures)
+    return lines
+
+
+def _incremental_explanation(figures: list[HistoryFigure]) -> list[str]:
+    base, last = figures[0], figures[-1]
+    new_only = all(_silver_reads_new_only(h) for h in figures)
+    run_ratio = _ratio(last.run_best, base.run_best)
+    build_ratio = _ratio(last.build_best, base.build_best)
+    table_growth = []
+    for p_last in last.silver_profiles + last.gold_profiles:
+        p_base = next((p for p in base.silver_profiles + base.gold_profiles if p.model == p_last.model), None)
+        if p_base is None:
+            continue
+        a = sum(s.rows_scanned for s in p_base.tables())
+        b = sum(s.rows_scanned for s in p_last.tables())
+        if b > a * 1.5 and b - a > 1000:
+            table_growth.append(f"`{p_last.model}` ({a:,} -> {b:,} rows)")
+    text = [
+        "What this shows:", "",
+        "- Silver's bronze reads are "
+        + ("the new day's rows only at every history length" if new_only
+           else "NOT limited to the new day (see the table)") + ": "
+        "the literal `ingest_date >=` bound prunes partitions to the last consumed one and the new one (the "
+        "bound is inclusive because a later run on the same day writes to the same partition), and the run-id "
+        "bound, pushed into the Parquet scan, cuts the rows exactly.",
+        f"- `dbt run` on {last.days} days costs {run_ratio:.2f}x the {base.days}-day run "
+        f"({'within' if run_ratio <= TARGET_RATIO else 'over'} the {TARGET_RATIO} target); `dbt build` "
+        f"{build_ratio:.2f}x ({'within' if build_ratio <= TARGET_RATIO else 'over'}); the models' own execution "
+        f"times in `dbt build` sum to {_ratio(_model_seconds(last), _model_seconds(base)):.2f}x. At these sizes "
+        "most of a run is fixed cost (dbt start and parse, one query per model for watermarks, connection setup), so "
+        "the ratios mostly measure that fixed cost; the scans below are what would grow with data.",
+        "- Reads that grow with history (warehouse tables, not bronze): "
+        + (", ".join(table_growth) if table_growth else "none above 1.5x")
+        + ". The known suspects: the keyed current models (`sales_transactions`, `customers`, `user_events`) "
+        "look up the touched keys in their own table (`where key in (select key from new_versions)`), a scan "
+        "of the whole table that DuckDB cannot prune by key (zone maps do not help with random keys); gold "
+        "change detection over `*_versions` (`changed_dates_of_versions`) is a semi-join of the new versions' "
+        "keys against all versions; and the reconciliation tests (`tests/dbt/reconcile_*`) scan whole tables "
+        "by design, which is why `dbt build` grows faster than `dbt run`.",
+        "- The ingest of one day is flat: a fresh process whose time is JVM start plus the day's files; "
+        "the manifest listing grows by one file a day.", ""]
+    return text
+
+
+def scale_section(f: ScaleFigure) -> list[str]:
+    lines = ["## 7. Scale", "",
+             f"The whole pipeline on {f.rows:,} web-log rows (one CSV, {_mb(f.raw_bytes)} MB, 10 event dates): "
+             "the ingest job (`local[2]`), then `dbt build` (models and every data test; DuckDB with 2 threads). "
+             "Peak memory is the resident set of the whole process tree (JVM, Python workers, dbt and DuckDB), "
+             "sampled every 0.2 s." + (f" The ingest is the {f.rows:,}-row CSV run of figure 5, measured in this "
+                                        "same bench run (not repeated)." if f.reused_ingest else ""), ""]
+    lines += _table(["step", "wall s", "peak RSS MiB"],
+                    [["ingest (Spark)", f"{f.ingest_seconds:.0f}", _mib(f.ingest_peak_rss)],
+                     ["dbt build", f"{f.dbt_seconds:.0f}", _mib(f.dbt_peak_rss)],
+                     ["**pipeline**", f"**{f.total_seconds:.0f}** ({f.total_seconds / 60:.1f} min)",
+                      f"**{_mib(f.peak_rss)}**"]])
+    lines += [f"Result: {f.silver_rows:,} rows in `silver.web_requests`, {f.gold_rows:,} in "
+              "`gold.daily_endpoint_metrics`.", ""]
+    return lines
+
+
+def render(meta: dict[str, Any], ingest: list[IngestFigure], history: list[HistoryFigure],
+           scale: ScaleFigure | None) -> str:
+    m = meta["machine"]
+    lines = ["# Benchmark results", "",
+             f"Produced by `{meta['command']}` on {meta['started_at']} in {meta['seconds'] / 60:.1f} min"
+             + (" (**--quick: tiny sizes, for development; not the reference figures**)" if meta["quick"] else "")
+             + ".", "",
+             f"Machine: {m['cores']} cores, {m['ram']} RAM, {m['os']}; Python {m['python']}, DuckDB {m['duckdb']}, "
+             f"PySpark {m['pyspark']}, dbt-core {m['dbt-core']}, dbt-duckdb {m['dbt-duckdb']}, {m['java']}. "
+             f"Load average (1 min) {meta['load_before'][0]:.1f} at the start and {meta['load_after'][0]:.1f} at "
+             "the end: the machine is shared, so absolute times are noisy; the ratios compare measurements of "
+             "the same run.", "",
+             "## Summary", ""]
+    lines += summary_lines(ingest, history) + [""]
+    if ingest:
+        lines += ingest_section(ingest)
+    if history:
+        lines += incremental_section(history, meta)
+    if scale:
+        lines += scale_section(scale)
+    skipped = [s for s in ("ingest", "incremental", "scale") if s not in meta["sections"]]
+    if skipped:
+        lines += [f"Not measured in this run (`--only`): {', '.join(skipped)}.", ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,84 @@
+"""The bench's measuring parts that need neither Spark nor dbt (a whole `--quick` bench run takes minutes).
+
+- What a model's SELECT reads comes from DuckDB's JSON profile (bench/profiling.py): checked on a small
+  hive-partitioned Parquet set and a table whose contents are known, so a DuckDB upgrade that renames the
+  profile's fields fails here rather than silently reporting zeros in bench/results.md.
+- History days are built from raw files by the date in their name (bench/history.py).
+- The generated big files (bench/data.py) have the contract columns and the requested number of records.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from bench import data
+from bench.history import day_of, files_by_day
+from bench.profiling import profile_select
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _contract_columns(dataset: str) -> list[str]:
+    contract = yaml.safe_load((REPO / "glue_ingest" / "contracts" / f"{dataset}.yml").read_text())
+    return [c["name"] for c in contract["columns"]]
+
+
+def test_profile_counts_partitions_files_and_rows(tmp_path: Path) -> None:
+    bronze = tmp_path / "lake" / "bronze" / "web_logs"
+    sizes = {"2026-11-01": 300, "2026-11-02": 200, "2026-11-03": 70}
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        for day, rows in sizes.items():
+            (bronze / f"ingest_date={day}").mkdir(parents=True)
+            con.execute(f"copy (select range as x from range({rows})) "
+                        f"to '{bronze}/ingest_date={day}/part-0.parquet' (format parquet)")
+        con.execute("create schema silver")
+        con.execute("create table silver.things as select range as k from range(1234)")
+    sql = (f"select count(*) from read_parquet('{bronze}/ingest_date=*/*.parquet', hive_partitioning = true) "
+           "where ingest_date >= date '2026-11-03' "
+           "union all select count(*) from silver.things where k in (select x from range(5) as t(x))")
+    profile = profile_select(warehouse, "m", sql, tmp_path / "profile.json")
+
+    [parquet] = profile.bronze()
+    assert (parquet.source, parquet.files_scanned, parquet.files_total, parquet.partitions) == (
+        "bronze:web_logs", 1, 3, 1), parquet
+    assert parquet.rows_scanned == sizes["2026-11-03"]
+    [table] = profile.tables()
+    assert table.source.endswith("things") and table.rows_scanned == 1234, table
+
+
+def test_history_days_come_from_file_names(tmp_path: Path) -> None:
+    start = date(2026, 11, 1)
+    names = {
+        "sales_transactions/2026/10/sales_transactions_2026-08-02_to_2026-10-31_backfill.csv": 0,
+        "customers/2026/11/customers_2026-11-01_snapshot.jsonl": 0,
+        "web_logs/2026/11/web_logs_2026-11-01.csv": 0,
+        "web_logs/2026/12/web_logs_2026-12-05.csv": 34,
+    }
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    assert {str(p.relative_to(tmp_path)): day_of(p, start) for p in tmp_path.rglob("*.*")} == names
+    assert sorted(files_by_day(tmp_path, start)) == [0, 34]
+    with pytest.raises(ValueError, match="no date"):
+        day_of(tmp_path / "undated.csv", start)
+
+
+def test_generated_files_have_the_contract_columns(tmp_path: Path) -> None:
+    csv_path, json_path = tmp_path / "w.csv", tmp_path / "u.jsonl"
+    data.web_logs_csv(csv_path, 1000)
+    data.user_events_json(json_path, 1000)
+    with csv_path.open(newline="") as f:
+        records = list(csv.reader(f))
+    assert records[0] == _contract_columns("web_logs")
+    assert len(records) == 1001 and all(len(r) == 6 for r in records)
+    lines = json_path.read_text().splitlines()
+    assert len(lines) == 1000
+    assert all(list(json.loads(line)) == _contract_columns("user_events") for line in lines)
