@@ -185,6 +185,7 @@ def test_run_summary_file(rich: tuple[Lake, Any]) -> None:
     assert report["totals"] == {
         "files_ingested": 8,
         "files_skipped": 0,
+        "files_changed_after_ingest": 0,
         "files_rejected": 1,
         "records_read": 18,
         "records_written": 11,
