@@ -42,7 +42,10 @@
     end
 {%- endmacro %}
 
+{#- Digits past the sixth are cut from the text before parsing: a cast to timestamp(6) would round them, and
+    23:59:59.9999996 would move to the next day (DuckDB truncates). -#}
 {% macro athena__parse_iso_timestamp(expr) -%}
+    {%- set text = "regexp_replace(" ~ expr ~ ", '([.][0-9]{6})[0-9]+', '$1')" -%}
     case
         when {{ matches_regex(expr, iso_timestamp_pattern()) }}
             then cast(
@@ -51,8 +54,8 @@
                         from_iso8601_timestamp_nanos(
                             replace(
                                 case
-                                    when regexp_like({{ expr }}, '(Z|[+-][0-9]{2}:[0-9]{2})$') then {{ expr }}
-                                    else {{ expr }} || 'Z'
+                                    when regexp_like({{ text }}, '(Z|[+-][0-9]{2}:[0-9]{2})$') then {{ text }}
+                                    else {{ text }} || 'Z'
                                 end, ' ', 'T'
                             )
                         ),
@@ -115,8 +118,10 @@
     strftime({{ expr }}, '%Y-%m-%d %H:%M:%S.%f')
 {%- endmacro %}
 
+{#- Not format_datetime(): Trino's Joda formatter rounds to milliseconds, so two requests microseconds apart
+    would get one request_id, different from DuckDB's. A timestamp(6) cast to varchar prints all six digits. -#}
 {% macro athena__timestamp_to_text(expr) -%}
-    format_datetime({{ expr }}, 'yyyy-MM-dd HH:mm:ss.SSSSSS')
+    cast(cast({{ expr }} as timestamp(6)) as varchar)
 {%- endmacro %}
 
 {#- Text -> decimal(18,2) when the trimmed text is a plain decimal literal with at most two decimals

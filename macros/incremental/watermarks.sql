@@ -38,13 +38,16 @@
     )
 {%- endmacro %}
 
+{#- On Athena a CREATE TABLE without AS is Hive DDL: `db`.`table` in backticks (no catalog, no double quotes)
+    and Hive's types (`string`, plain `timestamp`, which an Iceberg table stores as microseconds).
+    render_hive() is dbt-athena's own rendering of a relation for Hive DDL. -#}
 {% macro athena__create_watermark_table() -%}
-    create table if not exists {{ watermark_relation() }} (
+    create table if not exists {{ watermark_relation().render_hive() }} (
         model_name string,
         upstream_name string,
         watermark_run_id string,
         watermark_ingest_date date,
-        recorded_at timestamp(6)
+        recorded_at timestamp
     )
     location '{{ target.s3_data_dir.rstrip("/") }}/{{ watermark_schema() }}/incremental_watermarks/'
     tblproperties ('table_type' = 'ICEBERG', 'format' = 'parquet')

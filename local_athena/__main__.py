@@ -1,0 +1,3 @@
+from local_athena.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""The emulated AWS side of the local Athena, in one process: moto (S3, Glue, STS, IAM) and the Athena API front.
+
+moto 5.2 lacks the Glue column-statistics actions that Trino's Hive connector calls after a write; Athena's Glue
+has them. They are added here, answering as Glue does for a table with no statistics, so that moto plays Glue
+for Trino exactly where Trino needs it. Run by local_athena.stack, not by hand:
+
+    python -m local_athena.server --state-dir DIR --moto-port M --front-port F --trino-port T
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.glue.responses import GlueResponse
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from local_athena.front import AthenaFront, serve
+from local_athena.trino import ACCESS_KEY, REGION, TrinoClient
+
+log = logging.getLogger("local_athena.server")
+
+
+def _empty_statistics(self: GlueResponse) -> str:
+    return json.dumps({"ColumnStatisticsList": [], "Errors": []})
+
+
+def _no_errors(self: GlueResponse) -> str:
+    return json.dumps({"Errors": []})
+
+
+def _nothing(self: GlueResponse) -> str:
+    return "{}"
+
+
+def add_missing_glue_actions() -> None:
+    for name, handler in (("get_column_statistics_for_table", _empty_statistics),
+                          ("get_column_statistics_for_partition", _empty_statistics),
+                          ("update_column_statistics_for_table", _no_errors),
+                          ("update_column_statistics_for_partition", _no_errors),
+                          ("delete_column_statistics_for_table", _nothing),
+                          ("delete_column_statistics_for_partition", _nothing)):
+        if not hasattr(GlueResponse, name):
+            setattr(GlueResponse, name, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--moto-port", type=int, required=True)
+    parser.add_argument("--front-port", type=int, required=True)
+    parser.add_argument("--trino-port", type=int, required=True)
+    parser.add_argument("--results-location", required=True)
+    parser.add_argument("--faults", default="{}", help="JSON: fault injection for tests (see AthenaFront)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    add_missing_glue_actions()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.moto_port, verbose=False)
+    moto.start()
+    moto_url = f"http://127.0.0.1:{args.moto_port}"
+
+    def glue() -> Any:
+        return boto3.client("glue", endpoint_url=moto_url, region_name=REGION, aws_access_key_id=ACCESS_KEY,
+                            aws_secret_access_key=ACCESS_KEY)
+
+    faults_path = args.state_dir / "faults.json"
+    faults: dict[str, int] = json.loads(args.faults)
+    front = AthenaFront(TrinoClient(args.trino_port), args.state_dir, glue, args.results_location, faults=faults)
+    server = serve(front, args.front_port)
+
+    # Tests set faults at run time by writing faults.json; reread it on SIGHUP.
+    def reload_faults(*_: Any) -> None:
+        if faults_path.exists():
+            front.faults.clear()
+            front.faults.update(json.loads(faults_path.read_text()))
+            front.more_runs_seen.clear()
+            log.info("faults: %s", front.faults)
+
+    signal.signal(signal.SIGHUP, reload_faults)
+    reload_faults()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    log.info("moto on %s, Athena API on http://127.0.0.1:%d, Trino on http://127.0.0.1:%d",
+             moto_url, args.front_port, args.trino_port)
+    (args.state_dir / "server.ready").write_text("ready\n")
+    stop.wait()
+    server.shutdown()
+    moto.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
