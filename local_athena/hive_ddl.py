@@ -518,7 +518,8 @@ def translate(sql: str, default_schema: str) -> HivePlan:
         schema, table = p.table_name()
         p.accept("purge")
         p.done()
-        return HivePlan([(ICEBERG, f"drop table {'if exists ' if if_exists else ''}{ICEBERG}.{_q(schema)}.{_q(table)}")])
+        exists = "if exists " if if_exists else ""
+        return HivePlan([(ICEBERG, f"drop table {exists}{ICEBERG}.{_q(schema)}.{_q(table)}")])
     if p.accept("msck"):
         p.expect("repair")
         p.expect("table")

@@ -8,6 +8,7 @@ memory: stopping the stack forgets them, and the next `make athena-local` builds
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -219,10 +220,8 @@ def _terminate(pid: int, timeout: float = 20) -> None:
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     if _alive(pid):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def stop(lake_root: Path, quiet: bool = False) -> bool:

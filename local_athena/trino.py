@@ -7,6 +7,7 @@ the statistics of each query: physical input bytes and rows are what Athena bill
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.error
@@ -65,6 +66,10 @@ def write_config(etc: Path, data_dir: Path, port: int, moto_url: str, memory: st
         "iceberg.file-format=PARQUET",
         # Athena writes Iceberg tables as format version 2 with merge-on-read deletes, as Trino does.
         "iceberg.register-table-procedure.enabled=true",
+        # Athena's VACUUM keeps snapshots for the table's vacuum_max_snapshot_age_seconds (5 days by default);
+        # Trino refuses retentions under a week unless these minimums are lowered.
+        "iceberg.expire-snapshots.min-retention=0s",
+        "iceberg.remove-orphan-files.min-retention=0s",
         aws, ""]))
     (etc / "catalog" / f"{HIVE_CATALOG}.properties").write_text("\n".join([
         "connector.name=hive",
@@ -151,10 +156,8 @@ class TrinoClient:
     def cancel(self, query_id: str) -> None:
         request = urllib.request.Request(f"{self.base}/v1/query/{query_id}", method="DELETE",
                                          headers={"X-Trino-User": self.user})
-        try:
+        with contextlib.suppress(urllib.error.URLError):
             urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
-        except urllib.error.URLError:
-            pass
 
     def is_ready(self) -> bool:
         try:

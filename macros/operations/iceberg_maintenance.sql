@@ -15,11 +15,17 @@
         {%- if relation is none -%}
             {{ log("iceberg_maintenance: " ~ node.schema ~ "." ~ node.alias ~ " not built yet, skipped", info=true) }}
         {%- else -%}
-            {{ log("iceberg_maintenance: optimizing " ~ relation, info=true) }}
-            {%- do run_query("optimize " ~ relation ~ " rewrite data using bin_pack") -%}
+            {%- set name = adapter.quote(relation.schema) ~ "." ~ adapter.quote(relation.identifier) -%}
+            {#- Athena ends an OPTIMIZE or VACUUM that has more work than one run may do with
+                ICEBERG_OPTIMIZE_MORE_RUNS_NEEDED / ICEBERG_VACUUM_MORE_RUNS_NEEDED, exactly on the fragmented
+                tables this operation exists for. dbt-athena's own helper runs the statement again until it
+                finishes; a plain run_query would fail the operation there. -#}
+            {{ log("iceberg_maintenance: optimizing " ~ name, info=true) }}
+            {%- do adapter.run_operation_with_potential_multiple_runs(
+                "optimize " ~ name ~ " rewrite data using bin_pack", "optimize") -%}
             {%- if vacuum -%}
-                {{ log("iceberg_maintenance: vacuuming " ~ relation, info=true) }}
-                {%- do run_query("vacuum " ~ relation) -%}
+                {{ log("iceberg_maintenance: vacuuming " ~ name, info=true) }}
+                {%- do adapter.run_operation_with_potential_multiple_runs("vacuum " ~ name, "vacuum") -%}
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}

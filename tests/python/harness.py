@@ -47,8 +47,9 @@ class Workspace:
                         f"{result.stdout[-6000:]}\n{result.stderr[-4000:]}")
         return result
 
-    def make(self, target: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
-        return self.run(["make", "--no-print-directory", target, f"LAKE_ROOT={self.lake}", *args], **extra_env)
+    def make(self, target: str, *args: str, timeout: int = 900, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        return self.run(["make", "--no-print-directory", target, f"LAKE_ROOT={self.lake}", *args], timeout=timeout,
+                        **extra_env)
 
     def query(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.warehouse), read_only=True) as con:

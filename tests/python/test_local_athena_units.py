@@ -1,0 +1,171 @@
+"""The local Athena's own logic, without Trino: how statements are routed and rewritten as Athena would, the Hive
+DDL rules, the Athena result shapes, and the comparison rules. Expectations are written by hand from Athena's
+documented behaviour, not taken from the code's output."""
+
+from __future__ import annotations
+
+import pytest
+
+from local_athena import front, hive_ddl
+from local_athena.compare import normalize, p95_rank_ok
+
+
+@pytest.mark.parametrize(("sql", "expected"), [
+    ("create table if not exists `db`.`t` (a string) location 's3://b/p/' tblproperties ('table_type'='ICEBERG')",
+     "hive_ddl"),
+    ("CREATE EXTERNAL TABLE `db`.`t` (a string) LOCATION 's3://b/p/'", "hive_ddl"),
+    ("alter table `db`.`t` add columns (b int)", "hive_ddl"),
+    ("drop table if exists `db`.`t`", "hive_ddl"),
+    ("show tables in db", "hive_ddl"),
+    ("msck repair table db.t", "hive_ddl"),
+    ("-- a comment\ndescribe db.t", "hive_ddl"),
+    # CTAS, views and queries are Trino's on Athena
+    ('create table "awsdatacatalog"."db"."t" with (table_type=\'iceberg\') as select 1 as a', None),
+    ("create table db.t as select 'a' || 'b' as c", None),
+    ("create or replace view db.v as select 1", None),
+    ("drop view db.v", None),
+    ("select 1", None),
+    ("insert into db.t select 1", None),
+])
+def test_statements_are_routed_as_athena_routes_them(sql: str, expected: str | None) -> None:
+    assert hive_ddl.classify(sql) == expected
+
+
+@pytest.mark.parametrize("sql", [
+    # a double-quoted name is a string to Hive, so no table name
+    'create table if not exists "awsdatacatalog"."dev_ops"."wm" (a string) location \'s3://b/\' '
+    "tblproperties ('table_type'='ICEBERG')",
+    # three-part names are Trino's, not Hive's
+    "create table `awsdatacatalog`.`dev_ops`.`wm` (a string) location 's3://b/' tblproperties ('table_type'='ICEBERG')",
+    # Hive has no timestamp precision
+    "create table `dev_ops`.`wm` (a timestamp(6)) location 's3://b/' tblproperties ('table_type'='ICEBERG')",
+    # Trino's type names are not Hive's
+    "create table `dev_ops`.`wm` (a varbinary) location 's3://b/' tblproperties ('table_type'='ICEBERG')",
+    # a managed Hive table needs EXTERNAL on Athena; Iceberg tables may not be EXTERNAL
+    "create table `db`.`t` (a string) location 's3://b/'",
+    "create external table `db`.`t` (a string) location 's3://b/' tblproperties ('table_type'='ICEBERG')",
+    # Athena has no default location
+    "create external table `db`.`t` (a string)",
+    'drop table "db"."t"',
+])
+def test_hive_ddl_that_athena_rejects_is_rejected(sql: str) -> None:
+    with pytest.raises(hive_ddl.HiveDdlError):
+        hive_ddl.translate(sql, "dev_silver")
+
+
+def test_iceberg_create_table_becomes_a_trino_iceberg_table_with_microseconds() -> None:
+    plan = hive_ddl.translate(
+        "create table if not exists `dev_ops`.`incremental_watermarks` (model_name string, n bigint, d date, "
+        "recorded_at timestamp, amount decimal(18,2), tags array<string>, attrs map<string,int>) "
+        "partitioned by (d) location 's3://lake/warehouse/dev_ops/wm/' "
+        "tblproperties ('table_type' = 'ICEBERG', 'format' = 'parquet')", "dev_silver")
+    assert plan.statements == [(
+        "awsdatacatalog",
+        'create table if not exists awsdatacatalog."dev_ops"."incremental_watermarks" ("model_name" varchar, '
+        '"n" bigint, "d" date, "recorded_at" timestamp(6), "amount" decimal(18,2), "tags" array(varchar), '
+        "\"attrs\" map(varchar, integer)) with (location = 's3://lake/warehouse/dev_ops/wm/', format = 'PARQUET', "
+        "partitioning = ARRAY['d'])")]
+
+
+def test_seed_staging_table_is_a_hive_csv_table_of_strings() -> None:
+    plan = hive_ddl.translate(
+        "create external table `dev_silver`.`reject_reasons__dbt_tmp` (`dataset` string, `n` string) "
+        "row format serde 'org.apache.hadoop.hive.serde2.OpenCSVSerde' location 's3://lake/seeds/x/' "
+        "tblproperties ('skip.header.line.count'='1')", "dev_silver")
+    assert plan.statements == [(
+        "hive",
+        'create table hive."dev_silver"."reject_reasons__dbt_tmp" ("dataset" varchar, "n" varchar) with '
+        "(external_location = 's3://lake/seeds/x/', format = 'CSV', skip_header_line_count = 1)")]
+
+
+def test_alter_and_drop_and_msck() -> None:
+    assert hive_ddl.translate("alter table `db`.`t` rename to `db`.`u`", "x").statements == [
+        ("awsdatacatalog", 'alter table awsdatacatalog."db"."t" rename to awsdatacatalog."db"."u"')]
+    assert hive_ddl.translate("alter table `db`.`t` add columns (`b` int, c string)", "x").statements == [
+        ("awsdatacatalog", 'alter table awsdatacatalog."db"."t" add column "b" integer'),
+        ("awsdatacatalog", 'alter table awsdatacatalog."db"."t" add column "c" varchar')]
+    assert hive_ddl.translate("alter table t change column a b bigint", "db").statements == [
+        ("awsdatacatalog", 'alter table awsdatacatalog."db"."t" rename column "a" to "b"'),
+        ("awsdatacatalog", 'alter table awsdatacatalog."db"."t" alter column "b" set data type bigint')]
+    plan = hive_ddl.translate("alter table `db`.`t` set tblproperties ('classification' = 'parquet')", "x")
+    assert plan.statements == [] and plan.glue_parameters == {
+        "schema": "db", "table": "t", "parameters": {"classification": "parquet"}}
+    assert hive_ddl.translate("drop table if exists `db`.`t`", "x").statements == [
+        ("awsdatacatalog", 'drop table if exists awsdatacatalog."db"."t"')]
+    assert hive_ddl.translate("msck repair table t", "dev_bronze").statements == [
+        ("hive", "call hive.system.sync_partition_metadata('dev_bronze', 't', 'ADD')")]
+    assert hive_ddl.translate("show tables in dev_gold", "x").kind == "UTILITY"
+
+
+def test_ctas_properties_become_trinos() -> None:
+    catalog, sql = front.rewrite_ctas(
+        'create table "awsdatacatalog"."dev_silver"."t"\n    with (\n      table_type=\'iceberg\',\n'
+        "      is_external=false,location='s3://lake/warehouse/dev_silver/t/u-1',\n"
+        "      partitioning=ARRAY['month(transaction_date)'],\n      format='parquet'\n    )\n    as\n select 1 as a",
+        "dev_silver")
+    assert catalog == "awsdatacatalog"
+    assert sql.startswith('create table awsdatacatalog."dev_silver"."t" with (format = \'PARQUET\', '
+                          "location = 's3://lake/warehouse/dev_silver/t/u-1', "
+                          "partitioning = ARRAY['month(transaction_date)'])")
+    assert sql.rstrip().endswith("select 1 as a")
+    catalog, sql = front.rewrite_ctas(
+        "create table \"awsdatacatalog\".\"dev_audit\".\"t\" with (table_type='hive', is_external=true, "
+        "external_location='s3://r/t', format='parquet', partitioned_by=ARRAY['d']) as select 1 as a", "x")
+    assert catalog == "hive"
+    assert sql.startswith('create table hive."dev_audit"."t" with (format = \'PARQUET\', '
+                          "external_location = 's3://r/t', partitioned_by = ARRAY['d'])")
+    with pytest.raises(front.AthenaApiError, match="location"):
+        front.rewrite_ctas("create table t with (table_type='hive', location='s3://x') as select 1", "x")
+
+
+def test_optimize_and_vacuum_are_athenas_syntax_on_trino() -> None:
+    kind, statement_type, _, statements, _ = front.plan_statement(
+        'optimize "dev_gold"."t" rewrite data using bin_pack where event_date >= date \'2026-11-01\';', "dev_gold")
+    assert (kind, statement_type) == ("OPTIMIZE", "DML")
+    assert statements == [("awsdatacatalog",
+                           'alter table "dev_gold"."t" execute optimize where event_date >= date \'2026-11-01\'')]
+    kind, _, _, statements, _ = front.plan_statement('vacuum "dev_gold"."t"', "dev_gold")
+    assert kind == "VACUUM"
+    assert [sql for _, sql in statements] == [
+        "alter table \"dev_gold\".\"t\" execute expire_snapshots(retention_threshold => '5d')",
+        "alter table \"dev_gold\".\"t\" execute remove_orphan_files(retention_threshold => '5d')"]
+
+
+@pytest.mark.parametrize(("trino", "athena"), [
+    ("varchar(5)", ("varchar", 5, 0)), ("varchar", ("varchar", 2147483647, 0)),
+    ("decimal(18,2)", ("decimal", 18, 2)), ("timestamp(6)", ("timestamp", 6, 0)),
+    ("timestamp(3) with time zone", ("timestamp with time zone", 3, 0)), ("bigint", ("bigint", 19, 0)),
+    ("array(varchar)", ("array", 0, 0)), ("real", ("float", 0, 0)),
+])
+def test_column_types_lose_their_parameters_as_in_athenas_results(trino: str, athena: tuple) -> None:
+    assert front.athena_type(trino) == athena
+
+
+def test_values_are_athenas_text() -> None:
+    assert [front.athena_text(v) for v in (True, False, 3, 1.5, "x", [1, None], {"a": 1})] == [
+        "true", "false", "3", "1.5", "x", "[1, null]", "{a=1}"]
+
+
+def test_p95_rank_rule_accepts_near_ranks_only() -> None:
+    values = [float(v) for v in range(1, 201)]  # 200 distinct values; the p95 rank is 189.05 (0-based)
+    assert p95_rank_ok(values, 190.0)  # rank 189
+    assert p95_rank_ok(values, 194.0)  # rank 193: within 2% of 200 = 4 ranks
+    assert not p95_rank_ok(values, 195.0)  # rank 194: 4.95 ranks away
+    assert not p95_rank_ok(values, 181.0)  # p90
+    assert not p95_rank_ok(values, 200.0)  # max
+    assert p95_rank_ok(values, 190.5)  # between ranks 189 and 190, as a quantile digest may answer
+    assert not p95_rank_ok(values, 195.5)  # between ranks 194 and 195
+    assert not p95_rank_ok(values, 250.0)  # above every value
+    assert p95_rank_ok([7.0], 7.0) and not p95_rank_ok([], 7.0)
+
+
+def test_normalize_puts_both_engines_in_one_form() -> None:
+    from datetime import datetime
+    from decimal import Decimal
+
+    assert normalize("2026-11-01 10:00:00.123", "TIMESTAMP") == normalize(datetime(2026, 11, 1, 10, 0, 0, 123000),
+                                                                         "TIMESTAMP")
+    assert normalize("2026-11-01 10:00:00.123456 UTC", "TIMESTAMP WITH TIME ZONE") == "2026-11-01 10:00:00.123456"
+    assert normalize("12.50", "DECIMAL(18,2)") == normalize(Decimal("12.5"), "DECIMAL(18,2)")
+    assert normalize("0.30000000000000004", "DOUBLE") == normalize(0.1 + 0.2, "DOUBLE") == 0.3
+    assert normalize("0.3001", "DOUBLE") != normalize(0.3, "DOUBLE")
