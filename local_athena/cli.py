@@ -196,15 +196,37 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                                  or lake_root() / ".athena-local" / "target"))
 
 
+def failed_statements(since: str) -> list[dict]:
+    """The statements that failed on the local Athena since `since` (ISO time), from statements.jsonl."""
+    import json
+
+    path = stacks.state_dir(lake_root()) / "statements.jsonl"
+    if not path.exists():
+        return []
+    records = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
+    return [r for r in records if r["state"] == "FAILED" and r["submitted"] >= since]
+
+
+def report_failures(since: str) -> None:
+    for record in failed_statements(since)[:5]:
+        query = "\n".join(record["query"].strip().splitlines()[:12])
+        print(f"   {record['kind']} failed on Trino: {record['error']}\n      "
+              + query.replace("\n", "\n      "), file=sys.stderr)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
     stack = _started()
     if cmd_sync_bronze(args):
         return 1
     print(">> dbt build --target athena on the local Athena", file=sys.stderr, flush=True)
+    since = datetime.now(UTC).isoformat()
     rc = dbt_command(stack, ["build", *args.dbt_args])
     if rc != 0:
-        print(f"error: dbt build --target athena failed (exit {rc}); statements: "
+        print(f"error: dbt build --target athena failed (exit {rc}); every statement with its error is in "
               f"{stacks.state_dir(lake_root()) / 'statements.jsonl'}", file=sys.stderr)
+        report_failures(since)
         return rc
     return cmd_compare(args)
 
