@@ -70,6 +70,11 @@ class Execution:
     completed: datetime | None = None
     done: threading.Event = field(default_factory=threading.Event)
     cancelled: bool = False
+    # Summed over the Trino statements that carried it out: Athena's "data scanned".
+    bytes_scanned: int = 0
+    rows_scanned: int = 0
+    trino_query_ids: list[str] = field(default_factory=list)
+    elapsed_ms: int = 0
 
 
 # --- routing and rewriting -------------------------------------------------------------------------------
@@ -344,16 +349,15 @@ class AthenaFront:
                        "GENERIC_INTERNAL_ERROR", 1)
         finally:
             execution.completed = datetime.now(UTC)
-            execution.elapsed_ms = int((time.monotonic() - started) * 1000)  # type: ignore[attr-defined]
+            execution.elapsed_ms = int((time.monotonic() - started) * 1000)
             self._log(execution)
             execution.done.set()
 
     def _account(self, execution: Execution, result: Result) -> None:
         stats = result.stats or {}
-        previous = execution.__dict__.setdefault("scanned", {"bytes": 0, "rows": 0, "trino_ids": []})
-        previous["bytes"] += int(stats.get("physicalInputBytes") or 0)
-        previous["rows"] += int(stats.get("physicalInputPositions") or stats.get("processedRows") or 0)
-        previous["trino_ids"].append(result.query_id)
+        execution.bytes_scanned += int(stats.get("physicalInputBytes") or 0)
+        execution.rows_scanned += int(stats.get("physicalInputPositions") or stats.get("processedRows") or 0)
+        execution.trino_query_ids.append(result.query_id)
 
     def _maybe_more_runs_needed(self, execution: Execution, kind: str) -> None:
         limit = int(self.faults.get(f"{kind.lower()}_more_runs", 0))
@@ -389,12 +393,12 @@ class AthenaFront:
                            "Retryable": name == "ICEBERG_COMMIT_ERROR", "ErrorMessage": message, "name": name}
 
     def _log(self, execution: Execution) -> None:
-        scanned = execution.__dict__.get("scanned", {"bytes": 0, "rows": 0, "trino_ids": []})
         record = {"query_id": execution.query_id, "kind": execution.kind, "state": execution.state,
                   "statement_type": execution.statement_type, "database": execution.database,
-                  "query": execution.query, "trino_sql": execution.trino_sql, "trino_query_ids": scanned["trino_ids"],
-                  "bytes_scanned": scanned["bytes"], "rows_scanned": scanned["rows"],
-                  "elapsed_ms": execution.__dict__.get("elapsed_ms"),
+                  "query": execution.query, "trino_sql": execution.trino_sql,
+                  "trino_query_ids": execution.trino_query_ids,
+                  "bytes_scanned": execution.bytes_scanned, "rows_scanned": execution.rows_scanned,
+                  "elapsed_ms": execution.elapsed_ms,
                   "error": (execution.error or {}).get("ErrorMessage"),
                   "submitted": execution.submitted.isoformat()}
         with self.log_lock, self.log_path.open("a") as out:
@@ -413,16 +417,15 @@ class AthenaFront:
         if execution.error:
             status["StateChangeReason"] = execution.error["ErrorMessage"]
             status["AthenaError"] = {k: v for k, v in execution.error.items() if k != "name"}
-        scanned = execution.__dict__.get("scanned", {"bytes": 0})
         description = {
             "QueryExecutionId": execution.query_id, "Query": execution.query,
             "StatementType": execution.statement_type,
             "ResultConfiguration": {"OutputLocation": f"{execution.output_location}{execution.query_id}.csv"},
             "QueryExecutionContext": {"Catalog": execution.catalog, "Database": execution.database},
             "Status": status,
-            "Statistics": {"DataScannedInBytes": scanned["bytes"],
-                           "EngineExecutionTimeInMillis": execution.__dict__.get("elapsed_ms", 0),
-                           "TotalExecutionTimeInMillis": execution.__dict__.get("elapsed_ms", 0)},
+            "Statistics": {"DataScannedInBytes": execution.bytes_scanned,
+                           "EngineExecutionTimeInMillis": execution.elapsed_ms,
+                           "TotalExecutionTimeInMillis": execution.elapsed_ms},
             "WorkGroup": execution.work_group,
             "EngineVersion": {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"},
         }
