@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from local_athena.stack import BRONZE_ROOT, ENV, LAKE_BUCKET, Stack, _boto
+from local_athena.stack import BRONZE_PREFIX, BRONZE_ROOT, ENV, LAKE_BUCKET, Stack, _boto
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def sync(stack: Stack, lake_root: Path) -> dict[str, int]:
     uploaded: dict[str, int] = {}
     datasets = sorted(p.name for p in bronze.iterdir() if p.is_dir()) if bronze.is_dir() else []
     for dataset in datasets:
-        prefix = f"bronze/{dataset}/"
+        prefix = f"{BRONZE_PREFIX}/{dataset}/"
         existing = _existing(s3, prefix)
         files = sorted(p for p in (bronze / dataset).rglob("*") if p.is_file() and not p.name.startswith("."))
         # Data before manifests: the manifest is the commit record.

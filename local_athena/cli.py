@@ -99,7 +99,7 @@ def cmd_env(_: argparse.Namespace) -> int:
 def athena_client(stack: stacks.Stack):  # noqa: ANN201 - boto3 client
     import boto3
 
-    env = stack.env()
+    env = stack.admin_env()
     return boto3.client("athena", endpoint_url=env["AWS_ENDPOINT_URL_ATHENA"], region_name=env["AWS_REGION"],
                         aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
 
@@ -112,7 +112,7 @@ def run_query(stack: stacks.Stack, sql: str, database: str | None = None) -> tup
     """One statement through the Athena API, as any Athena client sends it: (column names, rows as text)."""
     client = athena_client(stack)
     started = client.start_query_execution(
-        QueryString=sql, WorkGroup="primary",
+        QueryString=sql, WorkGroup=stacks.WORK_GROUP,
         QueryExecutionContext={"Catalog": "awsdatacatalog", "Database": database or f"{stacks.ENV}_silver"})
     query_id = started["QueryExecutionId"]
     while True:
@@ -166,7 +166,7 @@ def cmd_sync_bronze(_: argparse.Namespace) -> int:
     from local_athena import bronze
 
     stack = _started()
-    os.environ.update(stack.env())
+    os.environ.update(stack.admin_env())  # the ingest job's side (its Glue role), not dbt's
     uploaded = bronze.sync(stack, lake_root())
     print(">> bronze on the local Athena: " + (", ".join(f"{d} +{n} files" for d, n in uploaded.items())
                                                or "no bronze yet"), file=sys.stderr)
@@ -207,7 +207,18 @@ def failed_statements(since: str) -> list[dict]:
     return [r for r in records if r["state"] == "FAILED" and r["submitted"] >= since]
 
 
+def access_denials() -> list[dict]:
+    """Every request of the dbt user that its policy (infra/lakehouse.yaml's DbtPolicy) refused."""
+    import json
+
+    path = stacks.state_dir(lake_root()) / "access-denied.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
 def report_failures(since: str) -> None:
+    for denial in [d for d in access_denials() if d["at"] >= since][-5:]:
+        print(f"   AccessDenied: the dbt policy of infra/lakehouse.yaml does not allow {denial['action']} on "
+              f"{denial['resource']}", file=sys.stderr)
     for record in failed_statements(since)[:5]:
         query = "\n".join(record["query"].strip().splitlines()[:12])
         print(f"   {record['kind']} failed on Trino: {record['error']}\n      "

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from local_athena import hive_ddl
+from local_athena import hive_ddl, iam
 from local_athena.trino import HIVE_CATALOG, ICEBERG_CATALOG, Result, TrinoClient, TrinoError
 
 log = logging.getLogger(__name__)
@@ -280,8 +280,11 @@ def athena_text(value: Any) -> str:
 class AthenaFront:
     def __init__(self, trino: TrinoClient, state_dir: Path, glue_client_factory: Callable[[], Any],
                  work_group_output: str, enforce_work_group: bool = True, statements_log: Path | None = None,
-                 faults: dict[str, int] | None = None) -> None:
+                 faults: dict[str, int] | None = None, authorizer: iam.Authorizer | None = None,
+                 work_group: str = "primary") -> None:
         self.trino = trino
+        self.authorizer = authorizer
+        self.work_group = work_group
         self.state_dir = state_dir
         self.glue = glue_client_factory
         self.work_group_output = work_group_output
@@ -303,6 +306,8 @@ class AthenaFront:
             raise AthenaApiError("InvalidRequestException", "QueryString must not be empty")
         context = body.get("QueryExecutionContext") or {}
         work_group = body.get("WorkGroup") or "primary"
+        if work_group != self.work_group:
+            raise AthenaApiError("InvalidRequestException", f"WorkGroup {work_group} is not found.")
         output = (body.get("ResultConfiguration") or {}).get("OutputLocation") or self.work_group_output
         if self.enforce_work_group:
             output = self.work_group_output
@@ -487,6 +492,8 @@ class AthenaFront:
 
     def get_work_group(self, body: dict[str, Any]) -> dict[str, Any]:
         name = body.get("WorkGroup", "primary")
+        if name != self.work_group:
+            raise AthenaApiError("InvalidRequestException", f"WorkGroup {name} is not found.")
         return {"WorkGroup": {"Name": name, "State": "ENABLED", "Configuration": {
             "ResultConfiguration": {"OutputLocation": self.work_group_output},
             "EnforceWorkGroupConfiguration": self.enforce_work_group,
@@ -496,7 +503,7 @@ class AthenaFront:
             "Description": "local Athena (Trino 476)"}}
 
     def list_work_groups(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"WorkGroups": [{"Name": "primary", "State": "ENABLED"}]}
+        return {"WorkGroups": [{"Name": self.work_group, "State": "ENABLED"}]}
 
     def get_data_catalog(self, body: dict[str, Any]) -> dict[str, Any]:
         name = body.get("Name", "")
@@ -540,6 +547,24 @@ class AthenaFront:
     def list_databases(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"DatabaseList": [{"Name": d["Name"]} for d in self.glue().get_databases()["DatabaseList"]]}
 
+    def authorize(self, key: str | None, action: str, body: dict[str, Any]) -> None:
+        """The caller's IAM policy must allow the action on its workgroup or catalog; a query also needs to write
+        its results (Athena writes them to the workgroup's location with the caller's permissions)."""
+        if self.authorizer is None:
+            return
+        work_group = body.get("WorkGroup") or self.work_group
+        if "QueryExecutionId" in body and body["QueryExecutionId"] in self.executions:
+            work_group = self.executions[body["QueryExecutionId"]].work_group
+        needed = [(f"athena:{action}", iam.athena_resource(action, body, work_group, self.authorizer.region,
+                                                           self.authorizer.account), {})]
+        if action == "StartQueryExecution":
+            bucket_and_prefix = self.work_group_output.removeprefix("s3://")
+            needed.append(("s3:PutObject", f"arn:aws:s3:::{bucket_and_prefix}query-id.csv", {}))
+        try:
+            self.authorizer.check(key, needed)
+        except iam.AccessDenied as denied:
+            raise AthenaApiError("AccessDeniedException", str(denied)) from None
+
     def dispatch(self, action: str, body: dict[str, Any]) -> dict[str, Any]:
         method = re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
         handler = getattr(self, method, None)
@@ -564,6 +589,7 @@ def serve(front: AthenaFront, port: int) -> ThreadingHTTPServer:
             action = target.split(".")[-1]
             try:
                 body = json.loads(raw or b"{}")
+                front.authorize(iam.access_key_of(self.headers), action, body)
                 payload, status = front.dispatch(action, body), 200
             except AthenaApiError as exc:
                 payload, status = {"__type": exc.code, "Message": exc.message}, exc.status

@@ -21,6 +21,7 @@ import boto3
 from moto.glue.responses import GlueResponse
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from local_athena import iam
 from local_athena.front import AthenaFront, serve
 from local_athena.trino import ACCESS_KEY, REGION, TrinoClient
 
@@ -57,11 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--front-port", type=int, required=True)
     parser.add_argument("--trino-port", type=int, required=True)
     parser.add_argument("--results-location", required=True)
+    parser.add_argument("--work-group", required=True, help="the workgroup dbt uses (its name in the template)")
     parser.add_argument("--faults", default="{}", help="JSON: fault injection for tests (see AthenaFront)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     add_missing_glue_actions()
+    authorizer = iam.Authorizer(ACCESS_KEY, REGION, denials_log=args.state_dir / "access-denied.jsonl")
+    iam.install_moto_hook(authorizer)
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.moto_port, verbose=False)
     moto.start()
     moto_url = f"http://127.0.0.1:{args.moto_port}"
@@ -72,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
 
     faults_path = args.state_dir / "faults.json"
     faults: dict[str, int] = json.loads(args.faults)
-    front = AthenaFront(TrinoClient(args.trino_port), args.state_dir, glue, args.results_location, faults=faults)
+    front = AthenaFront(TrinoClient(args.trino_port), args.state_dir, glue, args.results_location, faults=faults,
+                        authorizer=authorizer, work_group=args.work_group)
     server = serve(front, args.front_port)
 
     # Tests set faults at run time by writing faults.json; reread it on SIGHUP.

@@ -21,17 +21,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from local_athena import install, java
+from local_athena import iam, install, java
 from local_athena.trino import ACCESS_KEY, REGION, TrinoClient, write_config
 
 log = logging.getLogger(__name__)
 
 ENV = os.environ.get("LAKE_ENV", "dev")
-LAKE_BUCKET = "lake"
-RESULTS_BUCKET = "athena-results"
-DATA_DIR = f"s3://{LAKE_BUCKET}/warehouse/"
-STAGING_DIR = f"s3://{RESULTS_BUCKET}/dbt/"
-BRONZE_ROOT = f"s3://{LAKE_BUCKET}/bronze"
+# The layout infra/lakehouse.yaml gives an environment (bucket names are parameters there; these are local ones).
+LAYOUT = iam.Layout(env=ENV, lake_bucket="lakehouse-local", prefix="lake", results_bucket="athena-results",
+                    region=REGION)
+LAKE_BUCKET = LAYOUT.lake_bucket
+RESULTS_BUCKET = LAYOUT.results_bucket
+DATA_DIR = LAYOUT.data_dir
+STAGING_DIR = LAYOUT.results_location
+BRONZE_ROOT = LAYOUT.bronze_root
+BRONZE_PREFIX = f"{LAYOUT.prefix}/bronze"
+WORK_GROUP = LAYOUT.work_group
 LAYERS = ("bronze", "silver", "gold", "ops", "audit")
 TRINO_START_TIMEOUT = float(os.environ.get("LOCAL_ATHENA_START_TIMEOUT", "240"))
 
@@ -50,6 +55,8 @@ class Stack:
     trino_pid: int
     started_at: float
     startup_seconds: float = 0.0
+    dbt_access_key: str = ""
+    dbt_secret_key: str = ""
 
     @property
     def moto_url(self) -> str:
@@ -60,19 +67,24 @@ class Stack:
         return f"http://127.0.0.1:{self.front_port}"
 
     def env(self) -> dict[str, str]:
-        """What dbt-athena, pyathena and boto3 need to reach this stack: the standard AWS variables only."""
+        """What dbt-athena, pyathena and boto3 need to reach this stack, as the dbt user (the template's
+        DbtPolicy, enforced): the standard AWS variables and the athena profile's variables only."""
         return {
             "AWS_ENDPOINT_URL": self.moto_url,
             "AWS_ENDPOINT_URL_ATHENA": self.front_url,
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": ACCESS_KEY,
+            "AWS_ACCESS_KEY_ID": self.dbt_access_key,
+            "AWS_SECRET_ACCESS_KEY": self.dbt_secret_key,
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             "ATHENA_S3_STAGING_DIR": STAGING_DIR,
             "ATHENA_S3_DATA_DIR": DATA_DIR,
-            "ATHENA_WORK_GROUP": "primary",
+            "ATHENA_WORK_GROUP": WORK_GROUP,
             "LAKE_ENV": ENV,
         }
+
+    def admin_env(self) -> dict[str, str]:
+        """The same, as the account's administrator (not checked): the bronze upload, queries and comparisons."""
+        return {**self.env(), "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": ACCESS_KEY}
 
     def trino(self) -> TrinoClient:
         return TrinoClient(self.trino_port)
@@ -127,7 +139,8 @@ def _boto(stack: Stack, service: str) -> Any:
 
 
 def _provision(stack: Stack) -> None:
-    """What infra/lakehouse.yaml creates before dbt first runs: the buckets and the Glue databases."""
+    """What infra/lakehouse.yaml creates before dbt first runs: the buckets, the Glue databases and the dbt
+    identity with the template's DbtPolicy."""
     s3 = _boto(stack, "s3")
     for bucket in (LAKE_BUCKET, RESULTS_BUCKET):
         s3.create_bucket(Bucket=bucket)
@@ -136,6 +149,7 @@ def _provision(stack: Stack) -> None:
         glue.create_database(DatabaseInput={"Name": f"{ENV}_{layer}",
                                             "LocationUri": f"{DATA_DIR}{ENV}_{layer}/",
                                             "Description": f"{layer} layer of the lakehouse (local Athena)"})
+    stack.dbt_access_key, stack.dbt_secret_key = iam.provision_dbt_user(_boto(stack, "iam"), LAYOUT)
 
 
 def _wait(condition: Any, timeout: float, what: str, process: subprocess.Popen, log_path: Path) -> None:
@@ -178,6 +192,7 @@ def start(lake_root: Path, faults: dict[str, int] | None = None) -> Stack:
         [sys.executable, "-m", "local_athena.server", "--state-dir", str(directory),
          "--moto-port", str(ports["moto"]), "--front-port", str(ports["front"]),
          "--trino-port", str(ports["trino"]), "--results-location", STAGING_DIR,
+         "--work-group", WORK_GROUP,
          "--faults", json.dumps(faults or {})],
         stdout=server_log.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})

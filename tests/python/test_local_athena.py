@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class AthenaLake:
     workspace: Workspace
     outputs: dict[str, str] = field(default_factory=dict)
     stdout: dict[str, str] = field(default_factory=dict)
+    denials_after_builds: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def state(self) -> Path:
@@ -115,6 +117,9 @@ def athena_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaLake
         stack.reload_faults(lake.stack(), {"optimize_more_runs": 2, "vacuum_more_runs": 1})
         _step(lake, "maintenance", lake.cli("dbt", "run-operation", "iceberg_maintenance"))
         stack.reload_faults(lake.stack(), {})
+        denials = lake.state / "access-denied.jsonl"
+        lake.denials_after_builds = [json.loads(line) for line in denials.read_text().splitlines()] \
+            if denials.exists() else []
         yield lake
     finally:
         subprocess.run([sys.executable, "-m", "local_athena", "stop"], cwd=REPO, env=workspace.env(),
@@ -173,32 +178,97 @@ def test_defect1_watermark_table_is_created_with_hive_ddl(athena_lake: AthenaLak
     assert rows == [["timestamp(6)"]]
     # The defect put back: the old rendering is refused by Athena's Hive DDL rules, so the build would fail.
     from local_athena.cli import QueryFailed
+    from local_athena.stack import DATA_DIR
 
     for old in ('create table if not exists "awsdatacatalog"."dev_ops"."wm_old" (recorded_at timestamp) '
-                "location 's3://lake/warehouse/dev_ops/wm_old/' tblproperties ('table_type' = 'ICEBERG')",
+                f"location '{DATA_DIR}dev_ops/wm_old/' tblproperties ('table_type' = 'ICEBERG')",
                 "create table if not exists `dev_ops`.`wm_old` (recorded_at timestamp(6)) "
-                "location 's3://lake/warehouse/dev_ops/wm_old/' tblproperties ('table_type' = 'ICEBERG')"):
+                f"location '{DATA_DIR}dev_ops/wm_old/' tblproperties ('table_type' = 'ICEBERG')"):
         with pytest.raises(QueryFailed, match="ParseException"):
             athena_lake.query(old)
+
+
+def _client(lake: AthenaLake, service: str, admin: bool = False) -> Any:
+    import boto3
+
+    env = lake.stack().admin_env() if admin else lake.stack().env()
+    endpoint = env["AWS_ENDPOINT_URL_ATHENA"] if service == "athena" else env["AWS_ENDPOINT_URL"]
+    return boto3.client(service, endpoint_url=endpoint, region_name=env["AWS_REGION"],
+                        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
 
 
 def test_defect2_stored_failures_live_in_the_lake_as_iceberg(athena_lake: AthenaLake) -> None:
     """Test failures are stored as Iceberg tables under the warehouse prefix (where the dbt role may delete, and no
     30-day expiry runs), not as Hive tables under the query-results bucket; each build replaced them."""
-    import boto3
+    from botocore.exceptions import ClientError
 
-    env = athena_lake.stack().env()
-    glue = boto3.client("glue", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    from local_athena.stack import DATA_DIR, RESULTS_BUCKET, STAGING_DIR
+
+    glue = _client(athena_lake, "glue", admin=True)
     tables = glue.get_tables(DatabaseName="dev_audit")["TableList"]
     assert len(tables) >= 50
     for table in tables:
         assert table["Parameters"].get("table_type", "").upper() == "ICEBERG", table["Name"]
-        assert table["StorageDescriptor"]["Location"].startswith("s3://lake/warehouse/dev_audit/"), table["Name"]
-    s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
-    results = s3.list_objects_v2(Bucket="athena-results").get("KeyCount", 0)
+        assert table["StorageDescriptor"]["Location"].startswith(f"{DATA_DIR}dev_audit/"), table["Name"]
+    s3 = _client(athena_lake, "s3", admin=True)
+    results = s3.list_objects_v2(Bucket=RESULTS_BUCKET).get("KeyCount", 0)
     assert results == 0, "nothing of the lake's should be written under the query-results bucket"
+    # The defect put back: replacing a table stored under the results location means deleting there, which the
+    # dbt role may not do, so the build would fail.
+    with pytest.raises(ClientError, match="AccessDenied.*s3:DeleteObject"):
+        _client(athena_lake, "s3").delete_objects(Bucket=RESULTS_BUCKET, Delete={"Objects": [
+            {"Key": STAGING_DIR.split("/", 3)[3] + "tables/some_test/data.parquet"}]})
+
+
+def test_dbt_runs_under_the_templates_dbt_policy(athena_lake: AthenaLake) -> None:
+    """Every dbt command above ran as an IAM user holding infra/lakehouse.yaml's DbtPolicy, checked on every S3,
+    Glue and Athena request; nothing dbt sent was refused, and the identity can do no more than the policy."""
+    from botocore.exceptions import ClientError
+
+    from local_athena import trino
+    from local_athena.stack import LAKE_BUCKET
+
+    assert athena_lake.stack().env()["AWS_ACCESS_KEY_ID"] != trino.ACCESS_KEY
+    assert athena_lake.denials_after_builds == []
+    used = set(json.loads((athena_lake.state / "iam-actions.json").read_text()))
+    assert {"athena:StartQueryExecution", "athena:GetQueryResults", "glue:GetTable", "glue:DeleteTable",
+            "s3:ListBucket", "s3:DeleteObject"} <= used, sorted(used)
+    # Outside the policy: bronze is the ingest's to write, other workgroups and databases are not dbt's.
+    with pytest.raises(ClientError, match="AccessDenied.*s3:PutObject"):
+        _client(athena_lake, "s3").put_object(Bucket=LAKE_BUCKET, Key="lake/bronze/web_logs/x.parquet", Body=b"")
+    with pytest.raises(ClientError, match="AccessDenied.*s3:ListBucket"):
+        _client(athena_lake, "s3").list_objects_v2(Bucket=LAKE_BUCKET, Prefix="lake/raw/")
+    with pytest.raises(ClientError, match="AccessDenied.*glue:DeleteTable.*database/dev_bronze"):
+        _client(athena_lake, "glue").delete_table(DatabaseName="dev_bronze", Name="web_logs")
+    with pytest.raises(ClientError, match="AccessDenied.*athena:StartQueryExecution.*workgroup/primary"):
+        _client(athena_lake, "athena").start_query_execution(QueryString="select 1", WorkGroup="primary")
+    assert _client(athena_lake, "glue", admin=True).get_table(DatabaseName="dev_bronze", Name="web_logs")
+
+
+def test_a_permission_missing_from_the_policy_fails_the_build(athena_lake: AthenaLake) -> None:
+    """Take s3:DeleteObject out of the dbt policy (a new default policy version, as an operator would deploy it):
+    dbt fails on the seed it replaces, naming the refused action. Put it back, and the seed loads again."""
+    iam = _client(athena_lake, "iam", admin=True)
+    arn = iam.list_attached_user_policies(UserName="dbt")["AttachedPolicies"][0]["PolicyArn"]
+    policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    original = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]
+    document = original["Document"]
+    document = json.loads(urllib.parse.unquote(document)) if isinstance(document, str) else document
+    for statement in document["Statement"]:
+        if isinstance(statement["Action"], list):
+            statement["Action"] = [a for a in statement["Action"] if a != "s3:DeleteObject"]
+    reduced = iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True)
+    try:
+        result = athena_lake.cli("dbt", "seed", "--full-refresh", check=False)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, output[-3000:]
+        assert "ERROR loading seed file dev_ops.reject_reasons" in output
+        assert "not authorized to perform: s3:DeleteObject" in output
+    finally:
+        iam.set_default_policy_version(PolicyArn=arn, VersionId=original["VersionId"])
+        iam.delete_policy_version(PolicyArn=arn, VersionId=reduced["PolicyVersion"]["VersionId"])
+    again = athena_lake.cli("dbt", "seed", "--full-refresh", check=False)
+    assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
 
 
 def test_defect3_p95_is_athenas_approximation_within_rank_tolerance(athena_lake: AthenaLake) -> None:

@@ -169,3 +169,108 @@ def test_normalize_puts_both_engines_in_one_form() -> None:
     assert normalize("12.50", "DECIMAL(18,2)") == normalize(Decimal("12.5"), "DECIMAL(18,2)")
     assert normalize("0.30000000000000004", "DOUBLE") == normalize(0.1 + 0.2, "DOUBLE") == 0.3
     assert normalize("0.3001", "DOUBLE") != normalize(0.3, "DOUBLE")
+
+
+# --- IAM: the dbt policy of infra/lakehouse.yaml, evaluated as AWS evaluates it -------------------------------
+
+REGION = "us-east-1"
+ARN = "123456789012"
+
+
+@pytest.fixture(scope="module")
+def dbt_policy() -> dict:
+    from local_athena import iam
+
+    layout = iam.Layout(env="dev", lake_bucket="my-lake", prefix="lake", results_bucket="my-results", region=REGION)
+    return iam.dbt_policy_document(layout)
+
+
+def test_dbt_policy_is_the_templates_resolved(dbt_policy: dict) -> None:
+    import json
+
+    text = json.dumps(dbt_policy)
+    assert "${" not in text and "Fn::" not in text
+    sids = {s["Sid"] for s in dbt_policy["Statement"]}
+    assert {"AthenaWorkGroup", "ReadLakeCatalog", "WriteDbtCatalog", "ReadWriteWarehouse", "ReadBronze",
+            "ListWarehouseAndBronze", "QueryResults"} <= sids
+    workgroup = next(s for s in dbt_policy["Statement"] if s["Sid"] == "AthenaWorkGroup")
+    assert workgroup["Resource"] == f"arn:aws:athena:{REGION}:{ARN}:workgroup/dev-lakehouse"
+
+
+@pytest.mark.parametrize(("action", "resource", "context", "expected"), [
+    # objects: the warehouse is read-write, bronze read-only, the results bucket has no delete (issue 11, defect 2)
+    ("s3:GetObject", "arn:aws:s3:::my-lake/lake/warehouse/dev_silver/t/a.parquet", {}, "allow"),
+    ("s3:DeleteObject", "arn:aws:s3:::my-lake/lake/warehouse/dev_audit/t/a.parquet", {}, "allow"),
+    ("s3:GetObject", "arn:aws:s3:::my-lake/lake/bronze/web_logs/a.parquet", {}, "allow"),
+    ("s3:PutObject", "arn:aws:s3:::my-lake/lake/bronze/web_logs/a.parquet", {}, "implicit"),
+    ("s3:GetObject", "arn:aws:s3:::my-lake/lake/raw/web_logs/a.csv", {}, "implicit"),
+    ("s3:DeleteObject", "arn:aws:s3:::my-results/dev/tables/x.parquet", {}, "implicit"),
+    ("s3:PutObject", "arn:aws:s3:::my-results/dev/q.csv", {}, "allow"),
+    # listing: only with a prefix inside the warehouse or bronze (StringLike on s3:prefix)
+    ("s3:ListBucket", "arn:aws:s3:::my-lake", {"s3:prefix": ["lake/warehouse/dev_gold/t/"]}, "allow"),
+    ("s3:ListBucket", "arn:aws:s3:::my-lake", {"s3:prefix": ["lake/warehouse"]}, "allow"),
+    ("s3:ListBucket", "arn:aws:s3:::my-lake", {"s3:prefix": ["lake/raw/"]}, "implicit"),
+    ("s3:ListBucket", "arn:aws:s3:::my-lake", {}, "implicit"),
+    ("s3:ListBucket", "arn:aws:s3:::my-results", {}, "allow"),
+    # actions are case-insensitive, resources are not
+    ("S3:getobject", "arn:aws:s3:::my-lake/lake/bronze/x", {}, "allow"),
+    ("s3:GetObject", "arn:aws:s3:::MY-LAKE/lake/bronze/x", {}, "implicit"),
+    ("athena:StartQueryExecution", f"arn:aws:athena:{REGION}:{ARN}:workgroup/dev-lakehouse", {}, "allow"),
+    ("athena:StartQueryExecution", f"arn:aws:athena:{REGION}:{ARN}:workgroup/primary", {}, "implicit"),
+    ("athena:DeleteWorkGroup", f"arn:aws:athena:{REGION}:{ARN}:workgroup/dev-lakehouse", {}, "implicit"),
+])
+def test_dbt_policy_decisions(dbt_policy: dict, action: str, resource: str, context: dict, expected: str) -> None:
+    from local_athena import iam
+
+    assert iam.decide([dbt_policy], action, resource, context) == expected
+
+
+def test_glue_needs_the_resource_and_its_ancestors(dbt_policy: dict) -> None:
+    from local_athena import iam
+
+    def allowed(action: str, body: dict) -> bool:
+        return all(iam.decide([dbt_policy], f"glue:{action}", arn) == "allow"
+                   for arn in iam.glue_resources(action, body, REGION))
+
+    assert iam.glue_resources("GetTable", {"DatabaseName": "d", "Name": "t"}, REGION) == [
+        f"arn:aws:glue:{REGION}:{ARN}:catalog", f"arn:aws:glue:{REGION}:{ARN}:database/d",
+        f"arn:aws:glue:{REGION}:{ARN}:table/d/t"]
+    assert allowed("GetTable", {"DatabaseName": "dev_bronze", "Name": "web_logs"})
+    assert allowed("DeleteTable", {"DatabaseName": "dev_silver", "Name": "web_requests"})
+    assert not allowed("DeleteTable", {"DatabaseName": "dev_bronze", "Name": "web_logs"})  # bronze is the ingest's
+    assert not allowed("GetTable", {"DatabaseName": "other_env_silver", "Name": "t"})
+    assert allowed("BatchDeleteTable", {"DatabaseName": "dev_gold", "TablesToDelete": ["a", "b"]})
+    assert allowed("CreateTable", {"DatabaseName": "dev_ops", "TableInput": {"Name": "w"}})
+    assert not allowed("CreateTable", {"DatabaseName": "dev_bronze", "TableInput": {"Name": "w"}})
+    assert not allowed("DeleteDatabase", {"Name": "dev_silver"})
+
+
+def test_explicit_deny_wins_and_conditions_need_their_key() -> None:
+    from local_athena import iam
+
+    allow_all = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    deny = {"Statement": {"Effect": "Deny", "NotAction": "s3:Get*", "Resource": "arn:aws:s3:::b/*"}}
+    assert iam.decide([allow_all], "s3:PutObject", "arn:aws:s3:::b/k") == "allow"
+    assert iam.decide([allow_all, deny], "s3:PutObject", "arn:aws:s3:::b/k") == "deny"
+    assert iam.decide([allow_all, deny], "s3:GetObject", "arn:aws:s3:::b/k") == "allow"
+    conditional = {"Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*",
+                                  "Condition": {"StringEqualsIfExists": {"s3:prefix": "a/"}}}]}
+    assert iam.decide([conditional], "s3:ListBucket", "arn:aws:s3:::b") == "allow"
+    assert iam.decide([conditional], "s3:ListBucket", "arn:aws:s3:::b", {"s3:prefix": ["b/"]}) == "implicit"
+    with pytest.raises(ValueError, match="NumericLessThan"):
+        iam.decide([{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
+                                    "Condition": {"NumericLessThan": {"s3:max-keys": "10"}}}]}],
+                   "s3:ListBucket", "arn:aws:s3:::b")
+
+
+def test_callers_are_named_by_their_access_key() -> None:
+    from local_athena import iam
+
+    header = ("AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261202/us-east-1/s3/aws4_request, "
+              "SignedHeaders=host, Signature=abc")
+    assert iam.access_key_of({"Authorization": header}) == "AKIAEXAMPLE"
+    assert iam.access_key_of({}, {"X-Amz-Credential": ["AKIAPRESIGNED/20261202/us-east-1/s3/aws4_request"]}) \
+        == "AKIAPRESIGNED"
+    assert iam.access_key_of({}) is None
+    assert iam.athena_resource("GetDataCatalog", {"Name": "awsdatacatalog"}, "wg", REGION) \
+        == f"arn:aws:athena:{REGION}:{ARN}:datacatalog/AwsDataCatalog"
