@@ -146,7 +146,8 @@ athena-local-stop: $(INSTALLED) ## stop the local Athena of this $LAKE_ROOT
 	$(BIN)/python -m local_athena stop
 
 test: setup browser athena-setup ## the whole suite: pytest (ingest, pipeline end to end, dbt build + tests, the local Athena), ruff, sqlfluff
-	$(WITH_JAVA) $(BIN)/python -m pytest
+	@# Two pytest processes side by side: the local-Athena tests and the rest (scripts/test_suite.py says why).
+	$(WITH_JAVA) $(BIN)/python scripts/test_suite.py $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory lint
 
 sources: $(INSTALLED) ## regenerate models/bronze/_bronze__sources.yml from the contracts
