@@ -87,7 +87,7 @@ def ingest_section(figures: list[IngestFigure]) -> list[str]:
     lines = ["## 5. Ingest throughput", "",
              "The Spark ingest job (`python -m glue_ingest --lake_root L --dataset <ds>`, a fresh process per run, "
              "`local[2]`) against DuckDB `COPY (select * from read_csv(..., all_varchar) / read_json(..., "
-             "newline_delimited)) TO ... (FORMAT parquet, snappy)` on the same file, one after the other in the "
+             "newline_delimited)) TO ... (FORMAT parquet, zstd)` on the same file, one after the other in the "
              "same run. *Wall* is the whole job (process, JVM and Spark start included); *steady* is the "
              "dataset run alone (`duration_seconds` in its run summary). Ratio = Spark time / DuckDB time.", ""]
     rows = [[f.fmt, f"{f.rows:,}", _mb(f.raw_bytes), f"{f.spark_seconds:.1f}", _rate(f.rows, f.spark_seconds),
@@ -102,11 +102,11 @@ def ingest_section(figures: list[IngestFigure]) -> list[str]:
         "Why the gap: the job does more than a format conversion. It reads each CSV file with `multiLine` "
         "(quoted fields may hold line breaks), which keeps a file in one task, so one file uses one core; it "
         "parses JSON lines in a Python UDF (exact per-record errors, `_extra` for unknown keys, invalid UTF-8 "
-        "quarantined), which is several times slower than the CSV path; it reads the cached records twice "
-        "(counting per file and reason, then writing bronze sorted by file and record number) and adds the "
-        "lineage columns (`_record_hash` is a SHA-256 of every field's JSON). Bronze is larger than DuckDB's "
-        "Parquet of the same rows for the same reason: the lineage columns (`_source_file`, `_record_hash`, ...) "
-        "are stored on every row.", "",
+        "quarantined), which is several times slower than the CSV path; it numbers records with a window over "
+        "each file and reads the cached records twice (counting per file and reason, then writing bronze sorted "
+        "by file and record number). Bronze (zstd) also holds the lineage columns (`_source_file`, "
+        "`_record_number`, `_ingest_run_id`, `_ingested_at`, `_extra`) on every row; DuckDB's Parquet (zstd too) "
+        "has none.", "",
         "Files: DuckDB-generated (`bench/data.py`) with the contract columns, mixed ISO-8601 forms, padded and "
         "empty values, about 0.3% of rows that silver rejects and 0.2% exact duplicates; the Python sample "
         "generator would take minutes and gigabytes for 10M rows.", ""]

@@ -2,7 +2,7 @@
 
 A crawler guesses a table's schema from the files it samples; bronze's schema is already written down
 in its contract, so the job declares exactly that. Each dataset's table is `<database>.<dataset>`:
-Parquet (snappy) at the dataset's bronze path, the contract's columns with their descriptions as
+Parquet (zstd) at the dataset's bronze path, the contract's columns with their descriptions as
 comments, partitioned by `ingest_date` (date). A contract change is applied to the table
 (`update_table`) on the next run: schema evolution is contract-driven.
 
@@ -122,7 +122,7 @@ def table_input(contract: Contract, location: str, partition_projection: bool = 
     """The TableInput of the dataset's bronze table, entirely from its contract."""
     parameters = {
         "classification": "parquet",
-        "parquet.compression": "SNAPPY",
+        "parquet.compression": "ZSTD",
         "EXTERNAL": "TRUE",
         CONTRACT_PARAMETER: contract_reference(contract),
     }

@@ -2,7 +2,7 @@
 
 1. `begin` writes a marker into `<bronze>/_staging/<run_id>/`; Spark then writes the run's Parquet
    files under `<bronze>/_staging/<run_id>/` and `<quarantine>/_staging/<run_id>/`.
-2. `commit` moves each staged file to its final name `ingest_date=D/<run_id>_<seq>.snappy.parquet`,
+2. `commit` moves each staged file to its final name `ingest_date=D/<run_id>_<seq>.zstd.parquet`,
    then writes the manifest (the commit point), then deletes the staging folders, marker last.
 3. `recover`, at the start of every run, finishes or undoes what a crashed run left: a staging
    folder whose run has a manifest is just deleted; one without a manifest means the run never
@@ -63,7 +63,7 @@ class Layout:
 
 
 def final_name(run_id: str, seq: int) -> str:
-    return f"{run_id}_{seq:05d}.snappy.parquet"
+    return f"{run_id}_{seq:05d}.zstd.parquet"
 
 
 def begin(storage: st.Storage, layout: Layout, run_id: str) -> None:

@@ -23,7 +23,6 @@ METADATA_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("_extra", "string", "JSON object of columns the file had beyond the contract (schema drift); null if none."),
     ("_source_file", "string", "Path of the raw file the record came from, relative to the dataset's raw folder."),
     ("_record_number", "bigint", "1-based number of the record within its source file (header not counted)."),
-    ("_record_hash", "string", "SHA-256 (hex) of the record's contract columns as delivered."),
     ("_ingest_run_id", "string", "Id of the ingest run that wrote the record: a UTC timestamp, sortable."),
     ("_ingested_at", "timestamp", "UTC time at which the ingest run started."),
 )

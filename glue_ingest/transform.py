@@ -36,7 +36,6 @@ from glue_ingest.read import (
 EXTRA = "_extra"
 SOURCE_FILE = "_source_file"
 RECORD_NUMBER = "_record_number"
-RECORD_HASH = "_record_hash"
 RUN_ID = "_ingest_run_id"
 INGESTED_AT = "_ingested_at"
 # Working columns, never written.
@@ -224,8 +223,6 @@ def to_bronze(df: DataFrame, config: RunConfig) -> DataFrame:
         EXTRA: F.col(EXTRA),
         SOURCE_FILE: F.col(SOURCE_FILE),
         RECORD_NUMBER: F.col(RECORD_NUMBER).cast(LongType()),
-        # JSON of the contract columns by name; null values are left out of the object.
-        RECORD_HASH: F.sha2(F.to_json(F.struct(*names)), 256),
         **_run_columns(config),
     }
     return df.filter(F.col(REASON).isNull()).select(

@@ -396,8 +396,8 @@ def replay_ingest(units: Path, lake: Path, dataset: str, paths: list[str], start
             return  # every record quarantined: the job writes no bronze file either
         partition = lake / "bronze" / dataset / f"ingest_date={day.isoformat()}"
         partition.mkdir(parents=True, exist_ok=True)
-        target = partition / f"{run_id_of(started)}_00000.snappy.parquet"
-        con.execute(f"copy ({sql}) to '{target}' (format parquet, compression snappy)")
+        target = partition / f"{run_id_of(started)}_00000.zstd.parquet"
+        con.execute(f"copy ({sql}) to '{target}' (format parquet, compression zstd)")
 
 
 def check_replay_is_faithful(units: Path, lake: Path, dataset: str, paths: list[str], started: datetime,

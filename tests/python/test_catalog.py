@@ -39,7 +39,6 @@ METADATA = [
     ("_extra", "string"),
     ("_source_file", "string"),
     ("_record_number", "bigint"),
-    ("_record_hash", "string"),
     ("_ingest_run_id", "string"),
     ("_ingested_at", "timestamp"),
 ]
@@ -127,7 +126,7 @@ def stage_run(
     storage: st.Storage, bronze: str, run_id: str, ingest_date: str, committed: bool = True, files: int = 1
 ) -> None:
     """Fake bronze files of a run in `ingest_date=<date>/`, and its manifest if it committed."""
-    names = [f"ingest_date={ingest_date}/{run_id}_{seq:05d}.snappy.parquet" for seq in range(files)]
+    names = [f"ingest_date={ingest_date}/{run_id}_{seq:05d}.zstd.parquet" for seq in range(files)]
     for name in names:
         storage.write_bytes(st.join(bronze, name), b"PAR1 not really parquet PAR1")
     if committed:
@@ -173,7 +172,7 @@ def test_table_is_the_contract(glue: Any, dataset: str) -> None:
     )
     params = table["Parameters"]
     assert params["classification"] == "parquet"
-    assert params["parquet.compression"] == "SNAPPY"
+    assert params["parquet.compression"] == "ZSTD"
     assert params["lakehouse.contract"] == f"glue_ingest/contracts/{dataset}.yml"
     assert (REPO / params["lakehouse.contract"]).is_file()
     assert not any(key.startswith("projection.") for key in params)

@@ -75,7 +75,7 @@ def test_explicit_paths_and_missing_raw_folder(spark: Any, tmp_path: Path) -> No
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "x.csv").write_text(HEADER + "\nt,u,/x,200,1,ua\n")
     assert main(["--dataset", "web_logs", "--JOB_NAME", "ignored", *paths]) == 0
-    assert len(list((tmp_path / "b").glob("ingest_date=*/*.snappy.parquet"))) == 1
+    assert len(list((tmp_path / "b").glob("ingest_date=*/*.zstd.parquet"))) == 1
 
 
 @pytest.mark.parametrize(

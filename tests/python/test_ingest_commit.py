@@ -74,8 +74,8 @@ def test_commit_publishes_under_final_names(layout_and_storage: tuple[Layout, st
     stage(storage, layout, RUN, bronze=3, quarantine=2)
     committed = commit(storage, layout, manifest())
 
-    bronze_names = [f"ingest_date=2024-01-02/{RUN}_{i:05d}.snappy.parquet" for i in range(3)]
-    quarantine_names = [f"ingest_date=2024-01-02/{RUN}_{i:05d}.snappy.parquet" for i in range(2)]
+    bronze_names = [f"ingest_date=2024-01-02/{RUN}_{i:05d}.zstd.parquet" for i in range(3)]
+    quarantine_names = [f"ingest_date=2024-01-02/{RUN}_{i:05d}.zstd.parquet" for i in range(2)]
     assert relative_files(storage, layout.bronze_path) == [f"_manifest/{RUN}.json", *bronze_names]
     assert relative_files(storage, layout.quarantine_path) == quarantine_names
     # seq follows the staged files' sorted order
@@ -142,11 +142,11 @@ def test_recover_only_touches_the_crashed_run(layout_and_storage: tuple[Layout, 
     assert recover(storage, layout) == [later]
     assert relative_files(storage, layout.bronze_path) == [
         f"_manifest/{RUN}.json",
-        f"ingest_date=2024-01-02/{RUN}_00000.snappy.parquet",
-        f"ingest_date=2024-01-02/{RUN}_00001.snappy.parquet",
+        f"ingest_date=2024-01-02/{RUN}_00000.zstd.parquet",
+        f"ingest_date=2024-01-02/{RUN}_00001.zstd.parquet",
     ]
     assert relative_files(storage, layout.quarantine_path) == [
-        f"ingest_date=2024-01-02/{RUN}_00000.snappy.parquet"
+        f"ingest_date=2024-01-02/{RUN}_00000.zstd.parquet"
     ]
 
 

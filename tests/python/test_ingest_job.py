@@ -133,16 +133,15 @@ def test_bronze_records(spark: Any, rich: tuple[Lake, Any]) -> None:
     assert run_values == {(RICH_RUN, RICH_AT, date(2024, 1, 3))}
 
 
-def test_record_hash_is_sha256_of_the_json_of_contract_values(spark: Any, rich: tuple[Lake, Any]) -> None:
-    import hashlib
-
+def test_bronze_stores_no_digest_and_keeps_the_text_as_delivered(spark: Any, rich: tuple[Lake, Any]) -> None:
+    """Issue 12: the stored SHA-256 (68 incompressible bytes a row) is gone; nothing read it. A record is named by
+    (_source_file, _record_number) and its content is its contract columns, as delivered."""
     lake, _ = rich
-    row = read_bronze(spark, lake).where("_source_file = 'crlf_bom.csv' and _record_number = 2").first()
-    text = (
-        '{"event_time":"2024-01-02T00:00:01Z","user_id":"u5","endpoint":"/\u00e9","status_code":"201",'
-        '"response_ms":"2","user_agent":"ua"}'
-    )
-    assert row["_record_hash"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    bronze = read_bronze(spark, lake)
+    assert not [c for c in bronze.columns if "hash" in c]
+    row = bronze.where("_source_file = 'crlf_bom.csv' and _record_number = 2").first()
+    assert (row["event_time"], row["user_id"], row["endpoint"], row["status_code"], row["response_ms"],
+            row["user_agent"]) == ("2024-01-02T00:00:01Z", "u5", "/\u00e9", "201", "2", "ua")
 
 
 def test_quarantine_records(spark: Any, rich: tuple[Lake, Any]) -> None:
@@ -197,10 +196,10 @@ def test_run_summary_file(rich: tuple[Lake, Any]) -> None:
 def test_layout_readable_by_duckdb(rich: tuple[Lake, Any]) -> None:
     lake, _ = rich
     names = [p.relative_to(lake.bronze).as_posix() for p in lake.parquet_files("bronze")]
-    pattern = rf"ingest_date=2024-01-03/{RICH_RUN}_\d{{5}}\.snappy\.parquet"
+    pattern = rf"ingest_date=2024-01-03/{RICH_RUN}_\d{{5}}\.zstd\.parquet"
     assert names and all(re.fullmatch(pattern, n) for n in names)
     assert [p.relative_to(lake.quarantine).as_posix() for p in lake.parquet_files("quarantine")] == [
-        f"ingest_date=2024-01-03/{RICH_RUN}_00000.snappy.parquet"
+        f"ingest_date=2024-01-03/{RICH_RUN}_00000.zstd.parquet"
     ]
     # no staging left, nothing but partitions and the job's own folders
     assert sorted(p.name for p in lake.bronze.iterdir()) == [
@@ -223,7 +222,6 @@ def test_layout_readable_by_duckdb(rich: tuple[Lake, Any]) -> None:
         ("_extra", "VARCHAR"),
         ("_source_file", "VARCHAR"),
         ("_record_number", "BIGINT"),
-        ("_record_hash", "VARCHAR"),
         ("_ingest_run_id", "VARCHAR"),
         ("_ingested_at", "TIMESTAMP"),
         ("ingest_date", "DATE"),
@@ -280,7 +278,8 @@ def test_rerun_new_file_and_redelivery(spark: Any, lake: Lake) -> None:
     fourth = lake.ingest(spark)
     assert [f.path for f in fourth.files] == ["2024/a_again.csv"]
 
-    rows = lake.duckdb_rows(columns="_source_file, _record_number, user_id, _ingest_run_id, _record_hash")
+    rows = lake.duckdb_rows(columns="_source_file, _record_number, user_id, _ingest_run_id, "
+                                    "concat_ws('|', event_time, user_id, endpoint, status_code, response_ms)")
     by_key = {(r[0], r[1]): r for r in rows}
     assert sorted(by_key) == [
         ("2024/a_again.csv", 1), ("2024/a_again.csv", 2), ("a.csv", 1), ("a.csv", 2), ("b.csv", 1)
@@ -289,7 +288,7 @@ def test_rerun_new_file_and_redelivery(spark: Any, lake: Lake) -> None:
     assert by_key[("a.csv", 1)][3] == first.run_id
     assert by_key[("b.csv", 1)][3] == third.run_id
     assert by_key[("2024/a_again.csv", 2)][3] == fourth.run_id
-    assert by_key[("2024/a_again.csv", 2)][4] == by_key[("a.csv", 2)][4]  # same content, same hash
+    assert by_key[("2024/a_again.csv", 2)][4] == by_key[("a.csv", 2)][4]  # same content
 
 
 def test_empty_files_only(spark: Any, lake: Lake) -> None:
@@ -341,7 +340,7 @@ def test_record_numbers_are_exact_across_many_files(spark: Any, lake: Lake, pack
     assert set(rows) == expected
     assert len(summary.bronze_files) == 5  # 2150 records, at most 500 a file
     assert summary.bronze_files == [
-        f"ingest_date=2024-01-02/{summary.run_id}_{i:05d}.snappy.parquet" for i in range(5)
+        f"ingest_date=2024-01-02/{summary.run_id}_{i:05d}.zstd.parquet" for i in range(5)
     ]
 
 
