@@ -196,23 +196,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                                  or lake_root() / ".athena-local" / "target"))
 
 
-def failed_statements(since: str) -> list[dict]:
-    """The statements that failed on the local Athena since `since` (ISO time), from statements.jsonl."""
+def _records(name: str) -> list[dict]:
+    """The records of one of the stack's JSON-lines logs in $LAKE_ROOT/.athena-local/ (none if it is absent)."""
     import json
 
-    path = stacks.state_dir(lake_root()) / "statements.jsonl"
-    if not path.exists():
-        return []
-    records = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
-    return [r for r in records if r["state"] == "FAILED" and r["submitted"] >= since]
+    path = stacks.state_dir(lake_root()) / name
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def failed_statements(since: str) -> list[dict]:
+    """The statements that failed on the local Athena since `since` (ISO time), from statements.jsonl."""
+    return [r for r in _records("statements.jsonl") if r["state"] == "FAILED" and r["submitted"] >= since]
 
 
 def access_denials() -> list[dict]:
     """Every request of the dbt user that its policy (infra/lakehouse.yaml's DbtPolicy) refused."""
-    import json
-
-    path = stacks.state_dir(lake_root()) / "access-denied.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    return _records("access-denied.jsonl")
 
 
 def report_failures(since: str) -> None:

@@ -45,44 +45,46 @@ DBT_POLICY = "lakehouse-dbt"
 # --- the template ----------------------------------------------------------------------------------------------
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form tags, each read as its long form ({"Fn::Sub": ...})."""
+class CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form tags (!Ref, !Sub, !GetAtt ...), each read as its long form."""
 
 
-def _long_form(tag: str):  # noqa: ANN202 - a yaml constructor
-    name = "Ref" if tag == "Ref" else f"Fn::{tag}"
-
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-        if isinstance(node, yaml.ScalarNode):
-            value: Any = loader.construct_scalar(node)
-            if tag == "GetAtt":
-                value = value.split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)
-        return {name: value}
-
-    return construct
+def _cfn_tag(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
 
 
-for _tag in ("Ref", "Sub", "GetAtt", "Join", "Select", "Split", "If", "Equals", "Not", "And", "Or",
-             "FindInMap", "ImportValue", "Base64", "GetAZs", "Condition"):
-    _CfnLoader.add_constructor(f"!{_tag}", _long_form(_tag))
+CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 
-def _resolve(node: Any, names: dict[str, str]) -> Any:
-    """Resolve the Ref and Fn::Sub of a policy document; anything else is an error (the policy has none)."""
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def resolve(node: Any, names: dict[str, str]) -> Any:
+    """A value of the template with its Ref, Fn::GetAtt (named "Resource.Attribute") and Fn::Sub resolved from
+    `names` (KeyError on a name it lacks); any other function is an error rather than left in place."""
     if isinstance(node, list):
-        return [_resolve(item, names) for item in node]
+        return [resolve(item, names) for item in node]
     if isinstance(node, dict):
         if set(node) == {"Ref"}:
             return names[node["Ref"]]
+        if set(node) == {"Fn::GetAtt"}:
+            return names[".".join(node["Fn::GetAtt"])]
         if set(node) == {"Fn::Sub"}:
             return re.sub(r"\$\{([^}!]+)\}", lambda m: names[m.group(1)], node["Fn::Sub"])
         if any(key.startswith("Fn::") for key in node):
-            raise ValueError(f"the local Athena cannot resolve {sorted(node)} in the dbt policy")
-        return {key: _resolve(value, names) for key, value in node.items()}
+            raise ValueError(f"cannot resolve {sorted(node)} of infra/lakehouse.yaml")
+        return {key: resolve(value, names) for key, value in node.items()}
     return node
 
 
@@ -106,8 +108,12 @@ class Layout:
         return f"s3://{self.lake_bucket}/{self.prefix}/warehouse/"
 
     @property
+    def bronze_prefix(self) -> str:
+        return f"{self.prefix}/bronze"
+
+    @property
     def bronze_root(self) -> str:
-        return f"s3://{self.lake_bucket}/{self.prefix}/bronze"
+        return f"s3://{self.lake_bucket}/{self.bronze_prefix}"
 
     @property
     def results_location(self) -> str:
@@ -121,9 +127,8 @@ class Layout:
 
 def dbt_policy_document(layout: Layout, template: Path = TEMPLATE) -> dict[str, Any]:
     """The PolicyDocument of the template's DbtPolicy, resolved for `layout`."""
-    resources = yaml.load(template.read_text(), Loader=_CfnLoader)["Resources"]  # noqa: S506 - SafeLoader subclass
-    document = resources["DbtPolicy"]["Properties"]["PolicyDocument"]
-    return _resolve(document, layout.names())
+    document = load_template(template)["Resources"]["DbtPolicy"]["Properties"]["PolicyDocument"]
+    return resolve(document, layout.names())
 
 
 # --- policy evaluation -----------------------------------------------------------------------------------------
@@ -270,7 +275,7 @@ class Authorizer:
         self.region = region
         self.account = account
         self.denials_log = denials_log
-        self.used: dict[str, int] = {}  # action -> requests the dbt user made with it (allowed)
+        self.used: set[str] = set()  # the actions the dbt user was allowed
         self.used_log = denials_log.with_name("iam-actions.json") if denials_log is not None else None
         for stale in (self.denials_log, self.used_log):  # a new stack has a new IAM: start both records afresh
             if stale is not None:
@@ -309,9 +314,8 @@ class Authorizer:
                 self._record(principal, action, resource)
                 raise AccessDenied(principal, action, resource)
         action = requests[0][0]
-        new = action not in self.used
-        self.used[action] = self.used.get(action, 0) + 1
-        if new and self.used_log is not None:  # which actions dbt needs, for the docs and the tests
+        if action not in self.used and self.used_log is not None:  # which actions dbt needs, for docs and tests
+            self.used.add(action)
             self.used_log.write_text(json.dumps(sorted(self.used), indent=1) + "\n")
 
     def _record(self, principal: str, action: str, resource: str) -> None:

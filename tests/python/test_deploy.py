@@ -13,7 +13,6 @@ from __future__ import annotations
 import fnmatch
 import importlib.machinery
 import io
-import re
 import subprocess
 import sys
 import types
@@ -25,10 +24,10 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from moto import mock_aws
 
 from glue_ingest import deploy
+from local_athena.iam import load_template, resolve
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "glue_ingest"
@@ -477,26 +476,6 @@ def test_cfn_lint_passes() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-class CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form tags (!Ref, !Sub, !GetAtt ...) as their long form."""
-
-
-def _cfn_tag(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-CfnLoader.add_multi_constructor("!", _cfn_tag)
-
 PARAMETERS = {
     "Env": "dev",
     "LakeBucketName": LAKE,
@@ -511,7 +490,7 @@ PARAMETERS = {
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)  # CfnLoader is a SafeLoader
+    return load_template(TEMPLATE)
 
 
 def _references(template: dict[str, Any]) -> dict[str, str]:
@@ -521,30 +500,12 @@ def _references(template: dict[str, Any]) -> dict[str, str]:
     for name, resource in resources.items():
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::S3::Bucket":
-            refs[name] = render(props["BucketName"], refs)
+            refs[name] = resolve(props["BucketName"], refs)
         elif resource["Type"] == "AWS::Athena::WorkGroup":
-            refs[name] = render(props["Name"], refs)
+            refs[name] = resolve(props["Name"], refs)
         elif resource["Type"] == "AWS::IAM::Role":
-            refs[f"{name}.Arn"] = f"arn:aws:iam::{ACCOUNT}:role/{render(props['RoleName'], refs)}"
+            refs[f"{name}.Arn"] = f"arn:aws:iam::{ACCOUNT}:role/{resolve(props['RoleName'], refs)}"
     return refs
-
-
-def render(value: Any, refs: dict[str, str]) -> Any:
-    """A value of the template with !Ref, !Sub and !GetAtt resolved (KeyError on anything unknown)."""
-    if isinstance(value, list):
-        return [render(v, refs) for v in value]
-    if isinstance(value, dict):
-        if set(value) == {"Ref"}:
-            return refs[value["Ref"]]
-        if set(value) == {"Fn::GetAtt"}:
-            return refs[".".join(value["Fn::GetAtt"])]
-        if set(value) == {"Fn::Sub"}:
-            text = value["Fn::Sub"]
-            for name in sorted(set(re.findall(r"\$\{([^}]+)\}", text))):
-                text = text.replace("${" + name + "}", refs[name])
-            return text
-        return {k: render(v, refs) for k, v in value.items()}
-    return value
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -561,7 +522,7 @@ def policies(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         if "PolicyDocument" in props:
             docs.append(props["PolicyDocument"])
         if docs:
-            found[name] = [s for doc in docs for s in _as_list(render(doc, refs)["Statement"])]
+            found[name] = [s for doc in docs for s in _as_list(resolve(doc, refs)["Statement"])]
     return found
 
 
@@ -696,17 +657,17 @@ def test_buckets_workgroup_and_outputs(template: dict[str, Any]) -> None:
 
     refs = _references(template)
     databases = sorted(
-        render(r["Properties"]["DatabaseInput"]["Name"], refs)
+        resolve(r["Properties"]["DatabaseInput"]["Name"], refs)
         for r in resources.values()
         if r["Type"] == "AWS::Glue::Database"
     )
     assert databases == ["dev_audit", "dev_bronze", "dev_gold", "dev_ops", "dev_silver"]
 
     config = resources["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]
-    assert render(resources["AthenaWorkGroup"]["Properties"]["Name"], refs) == "dev-lakehouse"
+    assert resolve(resources["AthenaWorkGroup"]["Properties"]["Name"], refs) == "dev-lakehouse"
     assert config["EnforceWorkGroupConfiguration"] is True
     assert config["BytesScannedCutoffPerQuery"] == {"Ref": "BytesScannedCutoffPerQuery"}
-    config = {**config, "ResultConfiguration": render(config["ResultConfiguration"], refs)}
+    config = {**config, "ResultConfiguration": resolve(config["ResultConfiguration"], refs)}
     assert config["ResultConfiguration"]["OutputLocation"] == "s3://acme-athena-results-dev/dev/"
     assert {
         "LakeBucketName",
@@ -717,6 +678,6 @@ def test_buckets_workgroup_and_outputs(template: dict[str, Any]) -> None:
         "AthenaS3DataDir",
         "DbtRoleArn",
     } <= set(template["Outputs"])
-    assert render(template["Outputs"]["AthenaS3DataDir"]["Value"], refs) == f"s3://{LAKE}/lake/warehouse/"
+    assert resolve(template["Outputs"]["AthenaS3DataDir"]["Value"], refs) == f"s3://{LAKE}/lake/warehouse/"
     # The jobs are made by the deploy command, not the template.
     assert not [r for r in resources.values() if r["Type"] == "AWS::Glue::Job"]
