@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 STAGING_DIR = "_staging"
 MARKER = "_RUN_STARTED"
 FAIL_AFTER_MOVES_ENV = "GLUE_INGEST_FAIL_AFTER_MOVES"
+MOVE_THREADS = 16
 
 
 class InjectedFault(RuntimeError):
@@ -99,12 +101,11 @@ def commit(
     run_id = manifest.run_id
     bronze_moves = _planned_moves(storage, layout, layout.bronze_path, run_id)
     quarantine_moves = _planned_moves(storage, layout, layout.quarantine_path, run_id)
-    moved = 0
-    for src, dst in bronze_moves + quarantine_moves:
-        _maybe_fail(moved, fail_after_moves)
-        storage.move(src, dst)
-        moved += 1
-    _maybe_fail(moved, fail_after_moves)
+    moves = bronze_moves + quarantine_moves
+    # An injected fault stops after exactly `fail_after_moves` moves, as a crash between two would.
+    count = len(moves) if fail_after_moves is None else min(fail_after_moves, len(moves))
+    move_all(storage, moves[:count])
+    _maybe_fail(count, fail_after_moves)
     manifest.committed_at = datetime.now(UTC).isoformat()
     manifest.bronze_files = [st.relative(dst, layout.bronze_path) for _, dst in bronze_moves]
     manifest.quarantine_files = [st.relative(dst, layout.quarantine_path) for _, dst in quarantine_moves]
@@ -118,6 +119,17 @@ def commit(
     )
     delete_staging(storage, layout, run_id)
     return manifest
+
+
+def move_all(storage: st.Storage, moves: list[tuple[str, str]]) -> None:
+    """Move files side by side: on S3 each move is a copy and a delete, a round trip of its own."""
+    if len(moves) <= 1:
+        for src, dst in moves:
+            storage.move(src, dst)
+        return
+    with ThreadPoolExecutor(max_workers=min(MOVE_THREADS, len(moves))) as pool:
+        for future in [pool.submit(storage.move, src, dst) for src, dst in moves]:
+            future.result()  # the first failure is raised once every move has ended
 
 
 def _maybe_fail(moved: int, fail_after_moves: int | None) -> None:

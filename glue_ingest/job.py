@@ -10,17 +10,15 @@ import argparse
 import importlib.util
 import json
 import logging
-import math
 import os
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from functools import reduce
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 
 from glue_ingest import catalog
 from glue_ingest import storage as st
@@ -36,39 +34,18 @@ from glue_ingest.manifest import (
     load_manifests,
 )
 from glue_ingest.read import (
-    CSV,
-    SOURCE_URI,
-    FileGroup,
-    Reader,
-    ReadPlan,
     list_raw_files,
-    match_source_uris,
     reader_for,
 )
+from glue_ingest.stage import COMPRESSION, StageError, Stager, StageTarget, session_conf
 from glue_ingest.transform import (
-    FILE_REASON,
-    REASON,
-    RECORD_NUMBER,
-    SOURCE_FILE,
     RunConfig,
-    conform,
-    conform_json,
-    file_quarantine,
-    header_problem,
-    number_records,
-    to_bronze,
-    to_file_quarantine,
-    to_quarantine,
-    with_source_files,
 )
 
 log = logging.getLogger(__name__)
 
 RUNS_DIR = "_runs"
 RUN_ID_FORMAT = "%Y%m%dT%H%M%S%fZ"
-# zstd: bronze is mostly short repeated text (ids, endpoints, timestamps as delivered); snappy does not
-# entropy-code it, zstd does. Athena, Trino, DuckDB and Spark all read zstd Parquet.
-COMPRESSION = "zstd"
 GLUE_REQUIRED_ARGS = ["JOB_NAME", "dataset", "source_path", "bronze_path", "quarantine_path"]
 GLUE_CATALOG_ARGS = ["catalog_database", "register_catalog"]  # optional, as is ingest_date
 
@@ -108,8 +85,8 @@ class DatasetPaths:
 
 @dataclass(frozen=True)
 class IngestOptions:
-    # Raw bytes per bronze file: CSV shrinks several times as zstd Parquet, so this gives files of
-    # roughly 100 MB, a good size for Athena and DuckDB.
+    # Raw bytes per bronze file (the read's split size: each task writes one file). CSV shrinks about
+    # ten times as zstd Parquet, so this gives files of some 50 MB, a good size for Athena and DuckDB.
     raw_bytes_per_file: int = 512 * 1024 * 1024
     max_records_per_file: int | None = None
     fail_after_moves: int | None = None  # testing only: see commit.commit
@@ -186,121 +163,6 @@ def configure_session(spark: SparkSession) -> None:
     spark.conf.set("spark.sql.parquet.compression.codec", COMPRESSION)
 
 
-def _write_parquet(df: DataFrame, path: str, files: int, max_records_per_file: int | None) -> None:
-    writer = df.coalesce(files).sortWithinPartitions(SOURCE_FILE, RECORD_NUMBER).write.mode("errorifexists")
-    writer = writer.option("compression", COMPRESSION)
-    if max_records_per_file:
-        writer = writer.option("maxRecordsPerFile", max_records_per_file)
-    writer.parquet(path)
-
-
-Rejected = tuple[str, str | None, str]  # a file quarantined whole: (relative path, header line, reason)
-
-
-def _conformed(
-    spark: SparkSession, reader: Reader, source: st.Storage, group: FileGroup, config: RunConfig, problem: str | None
-) -> DataFrame:
-    df = reader.read(spark, source, group)
-    if group.layout == CSV:
-        return conform(df, group.columns, config, problem)
-    return conform_json(df, config)
-
-
-def _stage(
-    spark: SparkSession,
-    reader: Reader,
-    source: st.Storage,
-    lake: st.Storage,
-    layout: Layout,
-    plan: ReadPlan,
-    config: RunConfig,
-    ingest_date: date,
-    stats: dict[str, FileStats],
-    options: IngestOptions,
-) -> dict[str, str]:
-    """Read the planned files, count records into `stats`, and write bronze and quarantine rows to
-    staging. Returns the files quarantined whole, with their reason."""
-    dataset = config.contract.dataset
-    # Files rejected whole before any read: one quarantine record each, counted as one record read.
-    rejected: list[Rejected] = [(r.file.relative, r.header_line, r.reason) for r in plan.rejected]
-    for r in plan.rejected:
-        stats[r.file.relative].add(r.reason, 1)
-    frames = []
-    for i, group in enumerate(plan.groups, start=1):
-        problem = header_problem(group.columns, config.contract)
-        if problem:
-            rejected += [(f.relative, group.header_lines[f.relative], problem) for f in group.files]
-        log.info(
-            "dataset %s: group %d/%d: %d %s file(s), %d bytes",
-            dataset,
-            i,
-            len(plan.groups),
-            len(group.files),
-            group.layout,
-            sum(f.size for f in group.files),
-        )
-        # A rejected group is still read, to count its records.
-        frames.append(_conformed(spark, reader, source, group, config, problem))
-    rejected_paths = {path: reason for path, _, reason in rejected}
-    found_rejected: dict[str, str] = {}  # rejected whole on what the records hold (JSON)
-
-    quarantine_parts: list[DataFrame] = []
-    records: DataFrame | None = None
-    if frames:
-        # Cached: it is counted, then written twice; and Spark refuses queries on raw CSV that
-        # filter on the corrupt-record column alone.
-        records = number_records(reduce(DataFrame.unionByName, frames)).cache()
-        clock = time.monotonic()
-        counts = records.groupBy(SOURCE_URI, REASON, FILE_REASON).count().collect()
-        files = match_source_uris(
-            sorted({row[SOURCE_URI] for row in counts}), [f for g in plan.groups for f in g.files]
-        )
-        for row in counts:
-            path = files[row[SOURCE_URI]].relative
-            stats[path].add(row[REASON], row["count"])
-            if row[FILE_REASON] is not None and path not in rejected_paths:
-                found_rejected[path] = row[FILE_REASON]
-        log.info(
-            "dataset %s: read and counted the records of %d file(s) in %.1f s",
-            dataset,
-            len(files),
-            time.monotonic() - clock,
-        )
-        records = with_source_files(records, {uri: f.relative for uri, f in files.items()})
-
-        if any(s.records_written for s in stats.values()):
-            raw_bytes = sum(s.size for s in stats.values())
-            _write_parquet(
-                to_bronze(records, config),
-                lake.spark_path(layout.staging_partition(layout.bronze_path, config.run_id, ingest_date)),
-                files=max(1, math.ceil(raw_bytes / options.raw_bytes_per_file)),
-                max_records_per_file=options.max_records_per_file,
-            )
-        if any(
-            s.records_quarantined
-            for path, s in stats.items()
-            if path not in rejected_paths and path not in found_rejected
-        ):
-            quarantine_parts.append(to_quarantine(records, config))
-        if found_rejected:
-            quarantine_parts.append(to_file_quarantine(records, config, sorted(found_rejected)))
-    if rejected:
-        quarantine_parts.append(file_quarantine(spark, rejected, config))
-    if quarantine_parts:
-        _write_parquet(
-            reduce(DataFrame.unionByName, quarantine_parts),
-            lake.spark_path(layout.staging_partition(layout.quarantine_path, config.run_id, ingest_date)),
-            files=1,
-            max_records_per_file=options.max_records_per_file,
-        )
-    if records is not None:
-        records.unpersist()
-    rejected_paths.update(found_rejected)
-    for path, reason in sorted(rejected_paths.items()):
-        log.warning("dataset %s: %s quarantined whole: %s", dataset, path, reason)
-    return rejected_paths
-
-
 def ingest_dataset(
     spark: SparkSession,
     dataset: str,
@@ -365,9 +227,13 @@ def ingest_dataset(
     plan = reader.plan(source, new_files, dataset)
     stats = {f.relative: FileStats(path=f.relative, size=f.size) for f in new_files}
     begin(lake, layout, run_id)
-    summary.rejected_files = _stage(
-        spark, reader, source, lake, layout, plan, config, ingest_date, stats, options
-    )
+    target = StageTarget(lake, layout, ingest_date, options.max_records_per_file)
+    # The split size of the reads is the raw bytes per bronze file: each task writes one file.
+    with session_conf(spark, {"spark.sql.files.maxPartitionBytes": str(options.raw_bytes_per_file)}):
+        try:
+            summary.rejected_files = Stager(spark, reader, source, target, config, stats).stage(plan)
+        except StageError as exc:
+            raise IngestError(str(exc)) from exc
 
     manifest = Manifest(
         run_id=run_id,

@@ -32,10 +32,12 @@ import csv
 import io
 import json
 import logging
+import math
 import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import unquote
@@ -70,6 +72,7 @@ NDJSON = "ndjson"
 JSON_ARRAY = "json array"
 
 HEAD_BYTES = 64 * 1024
+PROBE_THREADS = 16  # first bytes of that many files read at once
 # Hadoop paths cannot hold these: Spark fails on the whole batch if given such a file.
 UNREADABLE_NAME_CHARS = (":",)
 
@@ -209,6 +212,14 @@ def read_csv_header(storage: st.Storage, file: RawFile) -> Header | None:
     return _from_head(storage, file, parse_header)
 
 
+def map_files(files: Sequence[RawFile], probe: Callable[[RawFile], T]) -> list[T]:
+    """`probe` of every file, in file order, side by side: on S3 each first read is a round trip."""
+    if len(files) <= 1:
+        return [probe(f) for f in files]
+    with ThreadPoolExecutor(max_workers=min(PROBE_THREADS, len(files))) as pool:
+        return list(pool.map(probe, files))
+
+
 def _unreadable_reason(file: RawFile) -> str | None:
     bad = sorted({c for c in UNREADABLE_NAME_CHARS if c in file.relative})
     if bad:
@@ -245,13 +256,15 @@ class CsvReader:
     def plan(self, storage: st.Storage, files: Sequence[RawFile], dataset: str) -> ReadPlan:
         plan = ReadPlan()
         groups: dict[tuple[tuple[str, ...], str], FileGroup] = {}
-        for i, file in enumerate(files, start=1):
-            _log_planning(dataset, i, files, "reading header")
+        def probe(file: RawFile) -> tuple[Header | None, str | None]:
             reason = _unreadable_reason(file)
             try:
-                header = read_csv_header(storage, file) if file.size else None
+                return (read_csv_header(storage, file) if file.size else None), reason
             except zlib.error as exc:
-                header, reason = None, reason or _not_gzip(exc)
+                return None, reason or _not_gzip(exc)
+
+        for i, (file, (header, reason)) in enumerate(zip(files, map_files(files, probe), strict=True), start=1):
+            _log_planning(dataset, i, files, "header read")
             if reason:
                 plan.rejected.append(RejectedFile(file, reason, header.line if header else None))
             elif header is None:
@@ -306,6 +319,147 @@ class CsvReader:
             # Evaluated right above the scan, where each file is read in order by a single task.
             F.monotonically_increasing_id().alias(READ_ORDER),
         )
+
+
+# --- CSV as lines ------------------------------------------------------------------------------
+#
+# Most CSV files hold one record per line. Those are read with the text reader, which splits a large
+# file across tasks, and each line is parsed with `from_csv`, by the same parser and options as the
+# file reader. A file with a line that leaves a quoted field open (a line break inside quotes, or a
+# stray quote) goes to the multi-line file reader above, which keeps the file in one task.
+#
+# Record numbers need no shuffle: a pre-pass counts the non-blank lines of each (file, split) and
+# notes the first row id of each; a row's number is its split's offset in the file plus its place in
+# the split (see `LineBlock`).
+
+LINE = "_line"
+BLOCK_START = "_block_start"
+ROW_ID = "_row_id"
+PARSED = "_parsed_line"
+ROW_BASE = "_row_base"  # a block's row number base: record number = ROW_BASE + ROW_ID
+
+_TASK_ROW_BITS = 33  # monotonically_increasing_id: the task's partition index above the low 33 bits
+# A line that closes every quoted field it opens, by the rules Spark's CSV parser (univocity) follows
+# with quote and escape `"` and unescaped quotes handled STOP_AT_DELIMITER: a field that starts with a
+# quote ends at a quote that is not doubled; anything after that quote up to the next comma belongs
+# to the same field. Possessive quantifiers keep Java's regex from backtracking or recursing deeply.
+_QUOTED_FIELD = r'"(?:[^"]++|"")*+"(?:[^",][^,]*+)?'
+_FIELD = rf'(?:{_QUOTED_FIELD}|[^",][^,]*+|)'
+CLOSED_LINE = rf"\A{_FIELD}(?:,{_FIELD})*+\z"
+
+
+def opens_quoted_field(line: Column) -> Column:
+    """True for a line that leaves a quoted field open at its end: its record goes on past the line."""
+    return line.contains('"') & ~line.rlike(CLOSED_LINE)
+
+
+def csv_lines(
+    spark: SparkSession,
+    paths: Sequence[str],
+    line_sep: str,
+    *,
+    ids_per_task: bool = False,
+    parse_width: int | None = None,
+) -> DataFrame:
+    """The non-blank lines of CSV files (blank lines are no records, for Spark's CSV parser either),
+    with their file, the start of their split and a row id that increases through each split.
+
+    `ids_per_task`: ids count from 0 in each task, which is right when each task reads one split.
+    `parse_width`: also parse each line into PARSED, a struct of that many fields (see `csv_fields`).
+    """
+    row_id = F.monotonically_increasing_id()
+    if ids_per_task:
+        row_id = row_id - F.spark_partition_id().cast(LongType()) * F.lit(1 << _TASK_ROW_BITS)
+    columns = [
+        F.col("value").alias(LINE),
+        F.input_file_name().alias(SOURCE_URI),
+        F.input_file_block_start().alias(BLOCK_START),
+        # Evaluated right above the scan and the blank-line filter: consecutive within a split.
+        row_id.alias(ROW_ID),
+    ]
+    if parse_width is not None:
+        # Parsed in this same projection on purpose: the row id makes it non-deterministic, so Spark
+        # does not push filters on parsed values below it, where it would parse the line once for every
+        # field a filter reads.
+        columns.append(F.from_csv(F.col("value"), _csv_ddl(parse_width), csv_line_options()).alias(PARSED))
+    return spark.read.text(list(paths), lineSep=line_sep).where(F.col("value") != "").select(*columns)
+
+
+@dataclass(frozen=True)
+class LineBlock:
+    """The non-blank lines of one file that one split of it holds (the lines that start in it)."""
+
+    uri: str
+    start: int  # byte offset of the split in the file
+    lines: int
+    first_id: int  # ROW_ID of its first line
+    opens_quote: bool  # some line leaves a quoted field open
+
+
+def line_blocks(lines: DataFrame) -> list[LineBlock]:
+    """The pre-pass: one cheap scan that counts lines per split (no parsing, no shuffle of rows)."""
+    rows = (
+        lines.groupBy(SOURCE_URI, BLOCK_START)
+        .agg(
+            F.count(F.lit(1)).alias("lines"),
+            F.min(ROW_ID).alias("first_id"),
+            F.max(opens_quoted_field(F.col(LINE)).cast("int")).alias("opens_quote"),
+        )
+        .collect()
+    )
+    return sorted(
+        (LineBlock(r[SOURCE_URI], r[BLOCK_START], r["lines"], r["first_id"], bool(r["opens_quote"])) for r in rows),
+        key=lambda b: (b.uri, b.start),
+    )
+
+
+def split_size(blocks: Sequence[LineBlock], sizes: Sequence[int]) -> int:
+    """The split size the blocks were read with, or (when no file was split) one that splits none of
+    the files of `sizes`. Reading with it again, one split per task, gives the same blocks."""
+    starts = [b.start for b in blocks if b.start]
+    return math.gcd(*starts) if starts else max(max(sizes, default=1), 1)
+
+
+def block_bases(blocks: Sequence[LineBlock], per_task: bool) -> dict[tuple[str, int], int]:
+    """(uri, split start) -> ROW_BASE, such that ROW_BASE + ROW_ID is the line's record number: its
+    place among the file's non-blank lines, the header (the first) being 0.
+
+    `per_task`: the ids of a read with `ids_per_task`, which start at 0 in each split."""
+    bases = {}
+    offset: dict[str, int] = {}
+    for b in sorted(blocks, key=lambda b: (b.uri, b.start)):
+        before = offset.get(b.uri, 0)
+        bases[(b.uri, b.start)] = before - (0 if per_task else b.first_id)
+        offset[b.uri] = before + b.lines
+    return bases
+
+
+def csv_line_options() -> dict[str, str]:
+    """`from_csv` options: those of the file reader that apply to one line."""
+    return {
+        "quote": '"',
+        "escape": '"',
+        "mode": "PERMISSIVE",
+        "columnNameOfCorruptRecord": CORRUPT_RECORD,
+        "ignoreLeadingWhiteSpace": "false",
+        "ignoreTrailingWhiteSpace": "false",
+    }
+
+
+def _csv_ddl(width: int) -> str:
+    return ", ".join(f"`{n}` STRING" for n in [*(position_column(i) for i in range(width)), CORRUPT_RECORD])
+
+
+def csv_fields(lines: DataFrame, width: int, keep: Sequence[str]) -> DataFrame:
+    """`_c0`... and `_corrupt_record` of lines read with `parse_width`, as the file reader gives them;
+    plus the columns `keep`."""
+    names = [*(position_column(i) for i in range(width)), CORRUPT_RECORD]
+    return lines.select(*[F.col(PARSED)[n].alias(n) for n in names], *keep)
+
+
+def line_text(line: Column) -> Column:
+    """A line as text: bytes that are not UTF-8 as U+FFFD, as the file reader shows them."""
+    return F.decode(line.cast(BinaryType()), "UTF-8")
 
 
 # --- JSON ----------------------------------------------------------------------------------------
@@ -582,13 +736,15 @@ class JsonReader:
         columns = tuple(load_contract(dataset).column_names)
         plan = ReadPlan()
         groups: dict[str, FileGroup] = {}
-        for i, file in enumerate(files, start=1):
-            _log_planning(dataset, i, files, "detecting JSON layout")
+        def probe(file: RawFile) -> tuple[str | None, str | None]:
             reason = _unreadable_reason(file)
             try:
-                layout = _from_head(storage, file, json_layout) if file.size else None
+                return (_from_head(storage, file, json_layout) if file.size else None), reason
             except zlib.error as exc:
-                layout, reason = None, reason or _not_gzip(exc)
+                return None, reason or _not_gzip(exc)
+
+        for i, (file, (layout, reason)) in enumerate(zip(files, map_files(files, probe), strict=True), start=1):
+            _log_planning(dataset, i, files, "JSON layout detected")
             if reason:
                 plan.rejected.append(RejectedFile(file, reason, None))
             elif layout is None:

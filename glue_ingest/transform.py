@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import chain
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -97,13 +96,23 @@ def _csv_field(value: Column) -> Column:
 
 
 def conform(
-    df: DataFrame, columns: Sequence[str], config: RunConfig, file_reason: str | None = None
+    df: DataFrame,
+    columns: Sequence[str],
+    config: RunConfig,
+    file_reason: str | None = None,
+    *,
+    raw_line: Column | None = None,
+    keep: Sequence[str] = (SOURCE_URI, READ_ORDER),
 ) -> DataFrame:
     """Map one group's positional columns to the contract, by header name.
 
     Contract columns the header lacks are null; header columns the contract lacks are packed into
     `_extra`. Every record gets a quarantine `_reason` or null: the file's own reason when the whole
     file is rejected (`file_reason`), else a wrong field count, else invalid UTF-8.
+
+    `raw_line`: the record's text as delivered (the CSV line reader has it), kept for the quarantine;
+    without it, the file reader's corrupt-record text, or the record rebuilt from its fields. `keep`:
+    the columns passed through.
     """
     contract = config.contract
     position = {name: position_column(i) for i, name in enumerate(columns)}
@@ -128,8 +137,11 @@ def conform(
         reason = F.when(corrupt.isNotNull(), F.lit(wrong_field_count(len(columns)))).when(
             F.concat_ws("", *fields, corrupt).contains(REPLACEMENT_CHAR), F.lit(INVALID_UTF8)
         )
-        # Spark keeps the text of malformed records only; rebuild a well-formed one from its fields.
-        raw = F.when(reason.isNotNull(), F.coalesce(corrupt, F.concat_ws(",", *map(_csv_field, fields))))
+        if raw_line is not None:
+            raw = F.when(reason.isNotNull(), raw_line)
+        else:
+            # Spark keeps the text of malformed records only; rebuild a well-formed one from its fields.
+            raw = F.when(reason.isNotNull(), F.coalesce(corrupt, F.concat_ws(",", *map(_csv_field, fields))))
 
     return df.select(
         *[
@@ -140,8 +152,7 @@ def conform(
         reason.alias(REASON),
         (F.lit(file_reason) if file_reason is not None else _null_string()).alias(FILE_REASON),
         raw.alias(RAW_RECORD),
-        F.col(SOURCE_URI),
-        F.col(READ_ORDER),
+        *[F.col(c) for c in keep],
     )
 
 
@@ -198,13 +209,11 @@ def number_records(df: DataFrame) -> DataFrame:
 
 
 def with_source_files(df: DataFrame, relative_paths: Mapping[str, str]) -> DataFrame:
-    """Replace Spark's `_source_uri` by the path relative to the raw folder."""
-    if relative_paths:
-        mapping = F.create_map(*chain.from_iterable((F.lit(k), F.lit(v)) for k, v in relative_paths.items()))
-        source = mapping[F.col(SOURCE_URI)]
-    else:
-        source = _null_string()
-    return df.withColumn(SOURCE_FILE, source).drop(SOURCE_URI)
+    """Replace Spark's `_source_uri` by the path relative to the raw folder (a broadcast join: no
+    per-row lookup in a map literal as large as the list of files)."""
+    schema = StructType([StructField(SOURCE_URI, StringType()), StructField(SOURCE_FILE, StringType())])
+    paths = df.sparkSession.createDataFrame(sorted(relative_paths.items()), schema)
+    return df.join(F.broadcast(paths), SOURCE_URI, "left").drop(SOURCE_URI)
 
 
 def _run_columns(config: RunConfig) -> dict[str, Column]:

@@ -1,0 +1,434 @@
+"""One run's records, read and written to staging: bronze rows and quarantine rows, each counted.
+
+Two ways through, chosen per file:
+
+- **Lines** (CSV without a quoted line break: nearly every CSV file). A pre-pass counts the non-blank
+  lines of each split of each file (`read.line_blocks`); that numbers the records without a shuffle
+  and says which files hold a quoted line break. Bronze is then written in one pass over the files,
+  with no cache and no sort. The bronze rows per file are read back from the staged output; a file
+  with fewer bronze rows than records has bad ones, and only such files are read again, for the
+  quarantine. Bronze plus quarantine must equal the pre-pass count for every file, or the run fails.
+- **Records** (JSON, and CSV files with a quoted line break). Read, numbered, cached and counted, then
+  written from the cache (see `transform`).
+
+Files rejected whole get one quarantine record each; their records are counted, not written.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from functools import reduce
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+from glue_ingest import storage as st
+from glue_ingest.commit import Layout
+from glue_ingest.manifest import FileStats
+from glue_ingest.read import (
+    BLOCK_START,
+    CSV,
+    LINE,
+    PARSED,
+    ROW_BASE,
+    ROW_ID,
+    SOURCE_URI,
+    FileGroup,
+    LineBlock,
+    RawFile,
+    Reader,
+    ReadPlan,
+    block_bases,
+    csv_fields,
+    csv_lines,
+    escape_glob,
+    line_blocks,
+    line_text,
+    match_source_uris,
+    split_size,
+)
+from glue_ingest.transform import (
+    FILE_REASON,
+    REASON,
+    RECORD_NUMBER,
+    SOURCE_FILE,
+    RunConfig,
+    conform,
+    conform_json,
+    file_quarantine,
+    header_problem,
+    number_records,
+    to_bronze,
+    to_file_quarantine,
+    to_quarantine,
+    with_source_files,
+)
+
+log = logging.getLogger(__name__)
+
+# zstd: bronze is mostly short repeated text (ids, endpoints, timestamps as delivered); snappy does not
+# entropy-code it, zstd does. Athena, Trino, DuckDB and Spark all read zstd Parquet.
+COMPRESSION = "zstd"
+
+Rejected = tuple[str, str | None, str]  # a file quarantined whole: (relative path, header line, reason)
+
+
+class StageError(RuntimeError):
+    """The staged output does not account for every record read: nothing is committed."""
+
+
+@dataclass(frozen=True)
+class StageTarget:
+    lake: st.Storage
+    layout: Layout
+    ingest_date: date
+    max_records_per_file: int | None = None
+
+    def bronze(self, run_id: str) -> str:
+        return self.layout.staging_partition(self.layout.bronze_path, run_id, self.ingest_date)
+
+    def quarantine(self, run_id: str) -> str:
+        return self.layout.staging_partition(self.layout.quarantine_path, run_id, self.ingest_date)
+
+
+@dataclass
+class LineGroup:
+    """The CSV files of one group that are read as lines, with their pre-pass."""
+
+    group: FileGroup
+    paths: list[str]  # what Spark is given: every file of the group, so splits stay as in the pre-pass
+    blocks: list[LineBlock]
+    files: dict[str, RawFile]  # uri -> file, for the files read as lines only
+    expected: dict[str, int]  # relative path -> records (non-blank lines but the header)
+
+
+@dataclass
+class _Work:
+    """What one run stages, gathered before any write."""
+
+    rejected: list[Rejected] = field(default_factory=list)
+    line_groups: list[LineGroup] = field(default_factory=list)
+    record_frames: list[DataFrame] = field(default_factory=list)  # conformed, not numbered yet
+    record_files: list[RawFile] = field(default_factory=list)
+
+
+def _write_parquet(df: DataFrame, path: str, max_records_per_file: int | None) -> None:
+    writer = df.write.mode("errorifexists").option("compression", COMPRESSION)
+    if max_records_per_file:
+        writer = writer.option("maxRecordsPerFile", max_records_per_file)
+    writer.parquet(path)
+
+
+def _bases(spark: SparkSession, line_group: LineGroup, per_task: bool) -> DataFrame:
+    """(SOURCE_URI, BLOCK_START) -> SOURCE_FILE, ROW_BASE for the blocks of the files read as lines."""
+    bases = block_bases([b for b in line_group.blocks if b.uri in line_group.files], per_task)
+    schema = StructType(
+        [
+            StructField(SOURCE_URI, StringType()),
+            StructField(BLOCK_START, LongType()),
+            StructField(SOURCE_FILE, StringType()),
+            StructField(ROW_BASE, LongType()),
+        ]
+    )
+    rows = [(uri, start, line_group.files[uri].relative, base) for (uri, start), base in bases.items()]
+    return F.broadcast(spark.createDataFrame(rows, schema))
+
+
+def _line_records(
+    spark: SparkSession, line_group: LineGroup, config: RunConfig, paths: Sequence[str], per_task: bool
+) -> DataFrame:
+    """The conformed, numbered records of a line group's files (those of `paths` read as lines)."""
+    width = len(line_group.group.columns)
+    lines = csv_lines(spark, paths, line_group.group.line_sep, ids_per_task=per_task, parse_width=width)
+    # Inner join: lines of files read another way (a quoted line break) have no base and drop out.
+    numbered = (
+        lines.join(_bases(spark, line_group, per_task), [SOURCE_URI, BLOCK_START])
+        .select(PARSED, LINE, SOURCE_FILE, (F.col(ROW_BASE) + F.col(ROW_ID)).alias(RECORD_NUMBER))
+        .where(F.col(RECORD_NUMBER) > 0)  # 0: the header
+    )
+    parsed = csv_fields(numbered, width, [LINE, SOURCE_FILE, RECORD_NUMBER])
+    return conform(
+        parsed,
+        line_group.group.columns,
+        config,
+        raw_line=line_text(F.col(LINE)),
+        keep=[SOURCE_FILE, RECORD_NUMBER],
+    )
+
+
+@contextmanager
+def session_conf(spark: SparkSession, settings: dict[str, str]) -> Iterator[None]:
+    """Spark settings for the duration of a block (they apply to the actions run inside it)."""
+    previous = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
+def _one_split_per_task(spark: SparkSession, split: int) -> Iterator[None]:
+    """Files cut into splits of `split` bytes, each read by a task of its own (no packing)."""
+    return session_conf(
+        spark, {"spark.sql.files.maxPartitionBytes": str(split), "spark.sql.files.openCostInBytes": str(split)}
+    )
+
+
+class Stager:
+    """Stages one run: `stage(plan)` reads, writes bronze and quarantine to staging and fills `stats`."""
+
+    def __init__(
+        self,
+        spark: SparkSession,
+        reader: Reader,
+        source: st.Storage,
+        target: StageTarget,
+        config: RunConfig,
+        stats: dict[str, FileStats],
+    ) -> None:
+        self.spark = spark
+        self.reader = reader
+        self.source = source
+        self.target = target
+        self.config = config
+        self.stats = stats
+        self.dataset = config.contract.dataset
+
+    # --- planning: the pre-pass decides how each file is read ----------------------------------
+
+    def _paths(self, files: Sequence[RawFile]) -> list[str]:
+        return [escape_glob(self.source.spark_path(f.path)) for f in files]
+
+    def _plan_lines(self, group: FileGroup, work: _Work, problem: str | None) -> None:
+        clock = time.monotonic()
+        paths = self._paths(group.files)
+        blocks = line_blocks(csv_lines(self.spark, paths, group.line_sep))
+        by_uri = match_source_uris(sorted({b.uri for b in blocks}), group.files)
+        lines: dict[str, int] = {}
+        multi_line: set[str] = set()
+        for b in blocks:
+            lines[b.uri] = lines.get(b.uri, 0) + b.lines
+            if b.opens_quote:
+                multi_line.add(b.uri)
+        as_lines = {uri: f for uri, f in by_uri.items() if uri not in multi_line}
+        expected = {f.relative: lines[uri] - 1 for uri, f in as_lines.items()}  # less the header
+        log.info(
+            "dataset %s: pre-pass over %d file(s) in %.1f s: %d split(s), %d line(s); %d file(s) with a "
+            "quoted line break read whole",
+            self.dataset, len(group.files), time.monotonic() - clock, len(blocks), sum(lines.values()),
+            len(multi_line),
+        )
+        if multi_line:
+            whole = [by_uri[uri] for uri in sorted(multi_line)]
+            sub = FileGroup(group.columns, group.line_sep, whole, group.header_lines, group.layout)
+            work.record_frames.append(self._conformed(sub, problem))
+            work.record_files += whole
+        if problem:
+            # Rejected whole: its records are counted (the pre-pass did), not read.
+            for path, count in expected.items():
+                self.stats[path].add(problem, count)
+        elif as_lines:
+            work.line_groups.append(LineGroup(group, paths, blocks, as_lines, expected))
+
+    def _conformed(self, group: FileGroup, problem: str | None) -> DataFrame:
+        df = self.reader.read(self.spark, self.source, group)
+        if group.layout == CSV:
+            return conform(df, group.columns, self.config, problem)
+        return conform_json(df, self.config)
+
+    def _plan(self, plan: ReadPlan) -> _Work:
+        work = _Work(rejected=[(r.file.relative, r.header_line, r.reason) for r in plan.rejected])
+        for r in plan.rejected:
+            self.stats[r.file.relative].add(r.reason, 1)
+        for i, group in enumerate(plan.groups, start=1):
+            problem = header_problem(group.columns, self.config.contract)
+            if problem:
+                work.rejected += [(f.relative, group.header_lines[f.relative], problem) for f in group.files]
+            log.info(
+                "dataset %s: group %d/%d: %d %s file(s), %d bytes",
+                self.dataset, i, len(plan.groups), len(group.files), group.layout, sum(f.size for f in group.files),
+            )
+            if group.layout == CSV:
+                self._plan_lines(group, work, problem)
+            else:
+                work.record_frames.append(self._conformed(group, problem))
+                work.record_files += group.files
+        return work
+
+    # --- staging ----------------------------------------------------------------------------------
+
+    def stage(self, plan: ReadPlan) -> dict[str, str]:
+        """Read the planned files, count records into `stats`, and write bronze and quarantine rows to
+        staging. Returns the files quarantined whole, with their reason."""
+        work = self._plan(plan)
+        rejected_paths = {path: reason for path, _, reason in work.rejected}
+        found_rejected: dict[str, str] = {}  # rejected whole on what the records hold (JSON)
+        run_id = self.config.run_id
+
+        records = self._counted_records(work, rejected_paths, found_rejected)
+        bronze_parts = [_line_records(self.spark, g, self.config, g.paths, per_task=False) for g in work.line_groups]
+        if records is not None and any(self.stats[f.relative].records_written for f in work.record_files):
+            bronze_parts.append(records)
+        if bronze_parts:
+            clock = time.monotonic()
+            _write_parquet(
+                reduce(DataFrame.unionByName, [to_bronze(p, self.config) for p in bronze_parts]),
+                self.target.lake.spark_path(self.target.bronze(run_id)),
+                self.target.max_records_per_file,
+            )
+            log.info("dataset %s: bronze written to staging in %.1f s", self.dataset, time.monotonic() - clock)
+        written = self._read_back_bronze()
+
+        quarantine_parts: list[DataFrame] = []
+        bad_line_files = self._count_line_files(work, written)
+        for line_group, paths in bad_line_files:
+            quarantine_parts.append(
+                to_quarantine(_line_records(self.spark, line_group, self.config, paths, per_task=True), self.config)
+            )
+        if records is not None:
+            if any(
+                self.stats[f.relative].records_quarantined
+                for f in work.record_files
+                if f.relative not in rejected_paths and f.relative not in found_rejected
+            ):
+                quarantine_parts.append(to_quarantine(records, self.config))
+            if found_rejected:
+                quarantine_parts.append(to_file_quarantine(records, self.config, sorted(found_rejected)))
+            self._check_records_written(work, written)
+        if work.rejected:
+            quarantine_parts.append(file_quarantine(self.spark, work.rejected, self.config))
+        if quarantine_parts:
+            clock = time.monotonic()
+            with _one_split_per_task(self.spark, self._quarantine_split(bad_line_files)):
+                # Quarantine rows are few: shuffled into one sorted file, while the scan stays parallel.
+                _write_parquet(
+                    reduce(DataFrame.unionByName, quarantine_parts)
+                    .repartition(1)
+                    .sortWithinPartitions(SOURCE_FILE, RECORD_NUMBER),
+                    self.target.lake.spark_path(self.target.quarantine(run_id)),
+                    self.target.max_records_per_file,
+                )
+            log.info("dataset %s: quarantine written to staging in %.1f s", self.dataset, time.monotonic() - clock)
+        self._count_quarantined_lines(work, written)
+        if records is not None:
+            records.unpersist()
+        rejected_paths.update(found_rejected)
+        for path, reason in sorted(rejected_paths.items()):
+            log.warning("dataset %s: %s quarantined whole: %s", self.dataset, path, reason)
+        return rejected_paths
+
+    def _counted_records(
+        self, work: _Work, rejected_paths: dict[str, str], found_rejected: dict[str, str]
+    ) -> DataFrame | None:
+        """The records of the files not read as lines: numbered, cached and counted into `stats`."""
+        if not work.record_frames:
+            return None
+        # Cached: it is counted, then written twice; and Spark refuses queries on raw CSV that
+        # filter on the corrupt-record column alone.
+        records = number_records(reduce(DataFrame.unionByName, work.record_frames)).cache()
+        clock = time.monotonic()
+        counts = records.groupBy(SOURCE_URI, REASON, FILE_REASON).count().collect()
+        files = match_source_uris(sorted({row[SOURCE_URI] for row in counts}), work.record_files)
+        for row in counts:
+            path = files[row[SOURCE_URI]].relative
+            self.stats[path].add(row[REASON], row["count"])
+            if row[FILE_REASON] is not None and path not in rejected_paths:
+                found_rejected[path] = row[FILE_REASON]
+        log.info(
+            "dataset %s: read and counted the records of %d file(s) in %.1f s",
+            self.dataset, len(files), time.monotonic() - clock,
+        )
+        return with_source_files(records, {uri: f.relative for uri, f in files.items()})
+
+    def _read_back(self, path: str, keys: Sequence[str]) -> list[tuple[tuple[str, ...], int]]:
+        """Row counts of the staged Parquet under `path` by `keys`; staged files without rows (Spark
+        writes one for an empty result) are deleted."""
+        lake = self.target.lake
+        staged = [f.path for f in lake.list_files(path) if f.path.endswith(".parquet")] if lake.exists(path) else []
+        if not staged:
+            return []
+        rows = (
+            self.spark.read.parquet(lake.spark_path(path))
+            .select(F.input_file_name().alias("_file"), *keys)
+            .groupBy("_file", *keys)
+            .count()
+            .collect()
+        )
+        with_rows = match_source_uris(
+            sorted({r["_file"] for r in rows}), [RawFile(p, st.relative(p, path), 0) for p in staged]
+        )
+        kept = {f.path for f in with_rows.values()}
+        for p in staged:
+            if p not in kept:
+                lake.delete(p)
+        totals: dict[tuple[str, ...], int] = {}
+        for r in rows:
+            key = tuple(r[k] for k in keys)
+            totals[key] = totals.get(key, 0) + r["count"]
+        return sorted(totals.items())
+
+    def _read_back_bronze(self) -> dict[str, int]:
+        return {key[0]: n for key, n in self._read_back(self.target.bronze(self.config.run_id), [SOURCE_FILE])}
+
+    def _count_line_files(self, work: _Work, written: dict[str, int]) -> list[tuple[LineGroup, list[str]]]:
+        """Count the bronze rows of the files read as lines; the groups and paths of those with bad records."""
+        bad = []
+        for g in work.line_groups:
+            paths = []
+            for f in g.files.values():
+                n = written.get(f.relative, 0)
+                self.stats[f.relative].add(None, n)
+                if n < g.expected[f.relative]:
+                    paths.append(g.paths[g.group.files.index(f)])
+                elif n > g.expected[f.relative]:
+                    raise StageError(
+                        f"dataset {self.dataset}: {f.relative}: {n} bronze rows staged, but the file has "
+                        f"{g.expected[f.relative]} records"
+                    )
+            if paths:
+                bad.append((g, paths))
+        return bad
+
+    def _quarantine_split(self, bad: Sequence[tuple[LineGroup, list[str]]]) -> int:
+        blocks = [b for g, _ in bad for b in g.blocks]
+        sizes = [f.size for g, _ in bad for f in g.files.values()]
+        return split_size(blocks, sizes)
+
+    def _check_records_written(self, work: _Work, written: dict[str, int]) -> None:
+        for f in work.record_files:
+            expected = self.stats[f.relative].records_written
+            if written.get(f.relative, 0) != expected:
+                raise StageError(
+                    f"dataset {self.dataset}: {f.relative}: {written.get(f.relative, 0)} bronze rows staged, "
+                    f"{expected} counted"
+                )
+
+    def _count_quarantined_lines(self, work: _Work, written: dict[str, int]) -> None:
+        """Count the quarantine rows of the files read as lines, and check that every record is in bronze
+        or in quarantine."""
+        files = {f.relative: g.expected[f.relative] for g in work.line_groups for f in g.files.values()}
+        if not files:
+            return
+        quarantined: dict[str, int] = {}
+        for (path, reason), n in self._read_back(self.target.quarantine(self.config.run_id), [SOURCE_FILE, "reason"]):
+            if path in files:
+                self.stats[path].add(reason, n)
+                quarantined[path] = quarantined.get(path, 0) + n
+        for path, expected in sorted(files.items()):
+            found = written.get(path, 0) + quarantined.get(path, 0)
+            if found != expected:
+                raise StageError(
+                    f"dataset {self.dataset}: {path} has {expected} records, but {written.get(path, 0)} bronze "
+                    f"and {quarantined.get(path, 0)} quarantine rows were staged"
+                )
