@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import unquote
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
@@ -353,6 +353,14 @@ def opens_quoted_field(line: Column) -> Column:
     return line.contains('"') & ~line.rlike(CLOSED_LINE)
 
 
+def row_ids(per_task: bool) -> Column:
+    """Ids that increase through each task's rows; `per_task`: counting from 0 in each task."""
+    row_id = F.monotonically_increasing_id()
+    if per_task:
+        row_id = row_id - F.spark_partition_id().cast(LongType()) * F.lit(1 << _TASK_ROW_BITS)
+    return row_id
+
+
 def csv_lines(
     spark: SparkSession,
     paths: Sequence[str],
@@ -367,15 +375,12 @@ def csv_lines(
     `ids_per_task`: ids count from 0 in each task, which is right when each task reads one split.
     `parse_width`: also parse each line into PARSED, a struct of that many fields (see `csv_fields`).
     """
-    row_id = F.monotonically_increasing_id()
-    if ids_per_task:
-        row_id = row_id - F.spark_partition_id().cast(LongType()) * F.lit(1 << _TASK_ROW_BITS)
     columns = [
         F.col("value").alias(LINE),
         F.input_file_name().alias(SOURCE_URI),
         F.input_file_block_start().alias(BLOCK_START),
         # Evaluated right above the scan and the blank-line filter: consecutive within a split.
-        row_id.alias(ROW_ID),
+        row_ids(ids_per_task).alias(ROW_ID),
     ]
     if parse_width is not None:
         # Parsed in this same projection on purpose: the row id makes it non-deterministic, so Spark
@@ -387,30 +392,54 @@ def csv_lines(
 
 @dataclass(frozen=True)
 class LineBlock:
-    """The non-blank lines of one file that one split of it holds (the lines that start in it)."""
+    """The lines of one file that one split of it holds (the lines that start in it)."""
 
     uri: str
     start: int  # byte offset of the split in the file
     lines: int
     first_id: int  # ROW_ID of its first line
-    opens_quote: bool  # some line leaves a quoted field open
+    opens_quote: bool = False  # some line leaves a quoted field open (CSV)
+    no_records: int = 0  # lines that are no records (JSON: blank lines, which keep their numbers)
 
 
-def line_blocks(lines: DataFrame) -> list[LineBlock]:
-    """The pre-pass: one cheap scan that counts lines per split (no parsing, no shuffle of rows)."""
+def line_blocks(
+    lines: DataFrame,
+    *,
+    opens_quote: Column | None = None,
+    blank: Column | None = None,
+    first_blank: Column | None = None,
+) -> list[LineBlock]:
+    """The pre-pass: one cheap scan that counts lines per split (no parsing, no shuffle of rows).
+
+    `blank`: lines that are no records; `first_blank`: the same, when it is the file's first line."""
     rows = (
         lines.groupBy(SOURCE_URI, BLOCK_START)
         .agg(
             F.count(F.lit(1)).alias("lines"),
             F.min(ROW_ID).alias("first_id"),
-            F.max(opens_quoted_field(F.col(LINE)).cast("int")).alias("opens_quote"),
+            (F.max(opens_quote.cast("int")) if opens_quote is not None else F.lit(0)).alias("opens_quote"),
+            (F.sum(blank.cast("int")) if blank is not None else F.lit(0)).alias("blank"),
+            (F.min_by(first_blank.cast("int"), F.col(ROW_ID)) if first_blank is not None else F.lit(0)).alias(
+                "first_blank"
+            ),
         )
         .collect()
     )
-    return sorted(
-        (LineBlock(r[SOURCE_URI], r[BLOCK_START], r["lines"], r["first_id"], bool(r["opens_quote"])) for r in rows),
-        key=lambda b: (b.uri, b.start),
-    )
+    blocks = []
+    for r in rows:
+        # Only the first line of the file's first split is the file's first line.
+        first_blank_line = r[BLOCK_START] == 0 and bool(r["first_blank"])
+        blocks.append(
+            LineBlock(
+                r[SOURCE_URI],
+                r[BLOCK_START],
+                r["lines"],
+                r["first_id"],
+                bool(r["opens_quote"]),
+                (r["blank"] or 0) + int(first_blank_line),
+            )
+        )
+    return sorted(blocks, key=lambda b: (b.uri, b.start))
 
 
 def split_size(blocks: Sequence[LineBlock], sizes: Sequence[int]) -> int:
@@ -420,16 +449,16 @@ def split_size(blocks: Sequence[LineBlock], sizes: Sequence[int]) -> int:
     return math.gcd(*starts) if starts else max(max(sizes, default=1), 1)
 
 
-def block_bases(blocks: Sequence[LineBlock], per_task: bool) -> dict[tuple[str, int], int]:
-    """(uri, split start) -> ROW_BASE, such that ROW_BASE + ROW_ID is the line's record number: its
-    place among the file's non-blank lines, the header (the first) being 0.
+def block_bases(blocks: Sequence[LineBlock], per_task: bool, first_number: int) -> dict[tuple[str, int], int]:
+    """(uri, split start) -> ROW_BASE, such that ROW_BASE + ROW_ID is the line's number: its place
+    among the file's lines, the first being `first_number` (CSV: 0, the header; JSON lines: 1).
 
     `per_task`: the ids of a read with `ids_per_task`, which start at 0 in each split."""
     bases = {}
     offset: dict[str, int] = {}
     for b in sorted(blocks, key=lambda b: (b.uri, b.start)):
         before = offset.get(b.uri, 0)
-        bases[(b.uri, b.start)] = before - (0 if per_task else b.first_id)
+        bases[(b.uri, b.start)] = before + first_number - (0 if per_task else b.first_id)
         offset[b.uri] = before + b.lines
     return bases
 
@@ -756,36 +785,10 @@ class JsonReader:
 
     def read(self, spark: SparkSession, storage: st.Storage, group: FileGroup) -> DataFrame:
         paths = [escape_glob(storage.spark_path(f.path)) for f in group.files]
-        if group.layout == JSON_ARRAY:
-            return self._read_arrays(spark, paths, group.columns)
-        return self._read_lines(spark, paths, group.columns)
-
-    @staticmethod
-    def _read_lines(spark: SparkSession, paths: list[str], columns: tuple[str, ...]) -> DataFrame:
-        lines = spark.read.text(paths).select(
-            # As bytes: Spark keeps a line's bytes as they are, so invalid UTF-8 is still visible.
-            F.col("value").cast(BinaryType()).alias(_BYTES),
-            F.input_file_name().alias(SOURCE_URI),
-            # Evaluated right above the scan: increases through each file (see transform.number_records).
-            F.monotonically_increasing_id().alias(READ_ORDER),
-        )
-        # Numbered before blank lines are dropped, so that numbers are line numbers.
-        numbered = lines.withColumn(
-            POSITION, F.row_number().over(Window.partitionBy(SOURCE_URI).orderBy(READ_ORDER))
-        )
-        parse = F.udf(_ndjson_parser(columns), RECORD_TYPE)
-        parsed = numbered.withColumn(_PARSED, parse(F.col(_BYTES), F.col(POSITION) == 1)).where(
-            F.col(_PARSED).isNotNull()
-        )
-        return parsed.select(
-            *_json_frame(
-                F.col(_PARSED),
-                F.decode(F.col(_BYTES), "UTF-8"),  # U+FFFD for bad bytes, as for CSV
-                F.lit(False),
-                F.col(POSITION),
-                len(columns),
-            )
-        )
+        if group.layout != JSON_ARRAY:
+            # JSON lines are read as lines, split across tasks (see jsonlines.py and stage.py).
+            raise ValueError(f"JsonReader.read reads JSON arrays, not {group.layout}")
+        return self._read_arrays(spark, paths, group.columns)
 
     @staticmethod
     def _read_arrays(spark: SparkSession, paths: list[str], columns: tuple[str, ...]) -> DataFrame:
@@ -799,13 +802,6 @@ class JsonReader:
         return elements.select(
             *_json_frame(element["record"], element["raw"], element["whole_file"], element["position"], len(columns))
         )
-
-
-def _ndjson_parser(columns: tuple[str, ...]) -> Callable[[bytes | bytearray, bool], JsonRecord | None]:
-    def parse(data: bytes | bytearray, first: bool) -> JsonRecord | None:
-        return parse_ndjson_line(bytes(data), columns, first)
-
-    return parse
 
 
 def _array_parser(columns: tuple[str, ...]) -> Callable[[bytes | bytearray], list[JsonElement]]:

@@ -16,6 +16,7 @@ Files rejected whole get one quarantine record each; their records are counted, 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -24,18 +25,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import reduce
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from glue_ingest import storage as st
 from glue_ingest.commit import Layout
+from glue_ingest.jsonlines import BLANK, BOM_BLANK, JSON_MAP, JVM_EXACT, json_line_blocks, json_lines, json_records
 from glue_ingest.manifest import FileStats
 from glue_ingest.read import (
     BLOCK_START,
     CSV,
     LINE,
+    NDJSON,
     PARSED,
+    PRESENT,
+    RAW_TEXT,
+    RECORD_ERROR,
     ROW_BASE,
     ROW_ID,
     SOURCE_URI,
@@ -51,16 +57,19 @@ from glue_ingest.read import (
     line_blocks,
     line_text,
     match_source_uris,
+    opens_quoted_field,
     split_size,
 )
 from glue_ingest.transform import (
     FILE_REASON,
+    MISSING_REQUIRED,
     REASON,
     RECORD_NUMBER,
     SOURCE_FILE,
     RunConfig,
     conform,
     conform_json,
+    conform_json_lines,
     file_quarantine,
     header_problem,
     number_records,
@@ -105,7 +114,8 @@ class LineGroup:
     paths: list[str]  # what Spark is given: every file of the group, so splits stay as in the pre-pass
     blocks: list[LineBlock]
     files: dict[str, RawFile]  # uri -> file, for the files read as lines only
-    expected: dict[str, int]  # relative path -> records (non-blank lines but the header)
+    expected: dict[str, int]  # relative path -> records (CSV: non-blank lines but the header)
+    rejected: set[str] = field(default_factory=set)  # relative paths of files rejected whole (JSON)
 
 
 @dataclass
@@ -116,6 +126,24 @@ class _Work:
     line_groups: list[LineGroup] = field(default_factory=list)
     record_frames: list[DataFrame] = field(default_factory=list)  # conformed, not numbered yet
     record_files: list[RawFile] = field(default_factory=list)
+    found_rejected: list[Rejected] = field(default_factory=list)  # JSON-lines files, found on writing
+
+
+_OBJECTS = "_objects"
+
+
+def _key_presence(config: RunConfig) -> list[Column]:
+    """Aggregates for `DataFrame.observe`: the files with object records (`_objects`), and for each
+    required column the files where some object record has the key; each a JSON array of paths."""
+    names = config.contract.column_names
+    is_object = F.col(REASON).isNull()
+
+    def files(condition: Column) -> Column:
+        return F.to_json(F.collect_set(F.when(condition, F.col(SOURCE_FILE))))
+
+    return [files(is_object).alias(_OBJECTS)] + [
+        files(is_object & F.col(PRESENT)[names.index(c)]).alias(c) for c in config.contract.required_columns
+    ]
 
 
 def _write_parquet(df: DataFrame, path: str, max_records_per_file: int | None) -> None:
@@ -127,7 +155,8 @@ def _write_parquet(df: DataFrame, path: str, max_records_per_file: int | None) -
 
 def _bases(spark: SparkSession, line_group: LineGroup, per_task: bool) -> DataFrame:
     """(SOURCE_URI, BLOCK_START) -> SOURCE_FILE, ROW_BASE for the blocks of the files read as lines."""
-    bases = block_bases([b for b in line_group.blocks if b.uri in line_group.files], per_task)
+    first_number = 0 if line_group.group.layout == CSV else 1  # CSV: the header is line 0
+    bases = block_bases([b for b in line_group.blocks if b.uri in line_group.files], per_task, first_number)
     schema = StructType(
         [
             StructField(SOURCE_URI, StringType()),
@@ -144,6 +173,8 @@ def _line_records(
     spark: SparkSession, line_group: LineGroup, config: RunConfig, paths: Sequence[str], per_task: bool
 ) -> DataFrame:
     """The conformed, numbered records of a line group's files (those of `paths` read as lines)."""
+    if line_group.group.layout != CSV:
+        return conform_json_lines(_json_line_records(spark, line_group, config, paths, per_task), config)
     width = len(line_group.group.columns)
     lines = csv_lines(spark, paths, line_group.group.line_sep, ids_per_task=per_task, parse_width=width)
     # Inner join: lines of files read another way (a quoted line break) have no base and drop out.
@@ -160,6 +191,16 @@ def _line_records(
         raw_line=line_text(F.col(LINE)),
         keep=[SOURCE_FILE, RECORD_NUMBER],
     )
+
+
+def _json_line_records(
+    spark: SparkSession, line_group: LineGroup, config: RunConfig, paths: Sequence[str], per_task: bool
+) -> DataFrame:
+    lines = json_lines(spark, paths, ids_per_task=per_task, parse=True)
+    numbered = lines.join(_bases(spark, line_group, per_task), [SOURCE_URI, BLOCK_START]).select(
+        LINE, JSON_MAP, JVM_EXACT, BLANK, BOM_BLANK, SOURCE_FILE, (F.col(ROW_BASE) + F.col(ROW_ID)).alias(RECORD_NUMBER)
+    )
+    return json_records(numbered, config.contract.column_names)
 
 
 @contextmanager
@@ -213,7 +254,7 @@ class Stager:
     def _plan_lines(self, group: FileGroup, work: _Work, problem: str | None) -> None:
         clock = time.monotonic()
         paths = self._paths(group.files)
-        blocks = line_blocks(csv_lines(self.spark, paths, group.line_sep))
+        blocks = line_blocks(csv_lines(self.spark, paths, group.line_sep), opens_quote=opens_quoted_field(F.col(LINE)))
         by_uri = match_source_uris(sorted({b.uri for b in blocks}), group.files)
         lines: dict[str, int] = {}
         multi_line: set[str] = set()
@@ -241,6 +282,21 @@ class Stager:
         elif as_lines:
             work.line_groups.append(LineGroup(group, paths, blocks, as_lines, expected))
 
+    def _plan_json_lines(self, group: FileGroup, work: _Work) -> None:
+        clock = time.monotonic()
+        paths = self._paths(group.files)
+        blocks = json_line_blocks(json_lines(self.spark, paths))
+        by_uri = match_source_uris(sorted({b.uri for b in blocks}), group.files)
+        expected: dict[str, int] = {}
+        for b in blocks:
+            path = by_uri[b.uri].relative
+            expected[path] = expected.get(path, 0) + b.lines - b.no_records
+        log.info(
+            "dataset %s: pre-pass over %d file(s) in %.1f s: %d split(s), %d record(s)",
+            self.dataset, len(group.files), time.monotonic() - clock, len(blocks), sum(expected.values()),
+        )
+        work.line_groups.append(LineGroup(group, paths, blocks, by_uri, expected))
+
     def _conformed(self, group: FileGroup, problem: str | None) -> DataFrame:
         df = self.reader.read(self.spark, self.source, group)
         if group.layout == CSV:
@@ -261,6 +317,8 @@ class Stager:
             )
             if group.layout == CSV:
                 self._plan_lines(group, work, problem)
+            elif group.layout == NDJSON:
+                self._plan_json_lines(group, work)
             else:
                 work.record_frames.append(self._conformed(group, problem))
                 work.record_files += group.files
@@ -277,17 +335,16 @@ class Stager:
         run_id = self.config.run_id
 
         records = self._counted_records(work, rejected_paths, found_rejected)
-        bronze_parts = [_line_records(self.spark, g, self.config, g.paths, per_task=False) for g in work.line_groups]
-        if records is not None and any(self.stats[f.relative].records_written for f in work.record_files):
-            bronze_parts.append(records)
-        if bronze_parts:
-            clock = time.monotonic()
-            _write_parquet(
-                reduce(DataFrame.unionByName, [to_bronze(p, self.config) for p in bronze_parts]),
-                self.target.lake.spark_path(self.target.bronze(run_id)),
-                self.target.max_records_per_file,
-            )
-            log.info("dataset %s: bronze written to staging in %.1f s", self.dataset, time.monotonic() - clock)
+        observations = self._write_bronze(work, records)
+        whole = self._json_files_missing_required(work, observations)
+        if whole:
+            # Rare: a JSON-lines file without a required key in any record is rejected whole (as a CSV
+            # file without the column is), which only the written records could tell. Bronze is staged
+            # again without it.
+            self.target.lake.delete_tree(self.target.bronze(run_id))
+            self._write_bronze(work, records, exclude=set(whole))
+            self._reject_json_files(work, whole)
+            found_rejected.update(whole)
         written = self._read_back_bronze()
 
         quarantine_parts: list[DataFrame] = []
@@ -306,8 +363,8 @@ class Stager:
             if found_rejected:
                 quarantine_parts.append(to_file_quarantine(records, self.config, sorted(found_rejected)))
             self._check_records_written(work, written)
-        if work.rejected:
-            quarantine_parts.append(file_quarantine(self.spark, work.rejected, self.config))
+        if work.rejected or work.found_rejected:
+            quarantine_parts.append(file_quarantine(self.spark, work.rejected + work.found_rejected, self.config))
         if quarantine_parts:
             clock = time.monotonic()
             with _one_split_per_task(self.spark, self._quarantine_split(bad_line_files)):
@@ -327,6 +384,69 @@ class Stager:
         for path, reason in sorted(rejected_paths.items()):
             log.warning("dataset %s: %s quarantined whole: %s", self.dataset, path, reason)
         return rejected_paths
+
+    def _write_bronze(
+        self, work: _Work, records: DataFrame | None, exclude: set[str] | None = None
+    ) -> list[tuple[LineGroup, Observation]]:
+        """Write bronze to staging in one pass; observe, while writing, which JSON-lines files have
+        object records and which of those have each required key."""
+        parts = []
+        observations = []
+        for g in work.line_groups:
+            frame = _line_records(self.spark, g, self.config, g.paths, per_task=False)
+            if exclude:
+                frame = frame.where(~F.col(SOURCE_FILE).isin(sorted(exclude)))
+            elif g.group.layout != CSV and self.config.contract.required_columns:
+                observation = Observation()
+                frame = frame.observe(observation, *_key_presence(self.config))
+                observations.append((g, observation))
+            parts.append(frame)
+        if records is not None and any(self.stats[f.relative].records_written for f in work.record_files):
+            parts.append(records)
+        if parts:
+            clock = time.monotonic()
+            _write_parquet(
+                reduce(DataFrame.unionByName, [to_bronze(p, self.config) for p in parts]),
+                self.target.lake.spark_path(self.target.bronze(self.config.run_id)),
+                self.target.max_records_per_file,
+            )
+            log.info("dataset %s: bronze written to staging in %.1f s", self.dataset, time.monotonic() - clock)
+        return observations
+
+    def _json_files_missing_required(
+        self, work: _Work, observations: list[tuple[LineGroup, Observation]]
+    ) -> dict[str, str]:
+        """JSON-lines files with object records, none of which has some required key: path -> reason."""
+        whole: dict[str, str] = {}
+        for _, observation in observations:
+            seen = {name: set(json.loads(value or "[]")) for name, value in observation.get.items()}
+            objects = seen.pop(_OBJECTS)
+            for path in sorted(objects):
+                missing = [c for c in self.config.contract.required_columns if path not in seen[c]]
+                if missing:
+                    whole[path] = MISSING_REQUIRED + ", ".join(missing)
+        return whole
+
+    def _reject_json_files(self, work: _Work, whole: dict[str, str]) -> None:
+        """Count the records of JSON-lines files rejected whole, and quarantine one record for each: its
+        first object record, as `transform.conform_json` does for a file read whole."""
+        for g in work.line_groups:
+            files = {uri: f for uri, f in g.files.items() if f.relative in whole}
+            if not files:
+                continue
+            paths = [g.paths[g.group.files.index(f)] for f in files.values()]
+            for f in files.values():
+                self.stats[f.relative].add(whole[f.relative], g.expected[f.relative])
+                g.rejected.add(f.relative)
+            with _one_split_per_task(self.spark, split_size(g.blocks, [f.size for f in files.values()])):
+                firsts = (
+                    _json_line_records(self.spark, g, self.config, paths, per_task=True)
+                    .where(F.col(RECORD_ERROR).isNull())
+                    .groupBy(SOURCE_FILE)
+                    .agg(F.min_by(RAW_TEXT, F.col(RECORD_NUMBER)).alias("raw"))
+                    .collect()
+                )
+            work.found_rejected += [(r[SOURCE_FILE], r["raw"], whole[r[SOURCE_FILE]]) for r in firsts]
 
     def _counted_records(
         self, work: _Work, rejected_paths: dict[str, str], found_rejected: dict[str, str]
@@ -387,6 +507,8 @@ class Stager:
         for g in work.line_groups:
             paths = []
             for f in g.files.values():
+                if f.relative in g.rejected:
+                    continue
                 n = written.get(f.relative, 0)
                 self.stats[f.relative].add(None, n)
                 if n < g.expected[f.relative]:
@@ -417,7 +539,12 @@ class Stager:
     def _count_quarantined_lines(self, work: _Work, written: dict[str, int]) -> None:
         """Count the quarantine rows of the files read as lines, and check that every record is in bronze
         or in quarantine."""
-        files = {f.relative: g.expected[f.relative] for g in work.line_groups for f in g.files.values()}
+        files = {
+            f.relative: g.expected[f.relative]
+            for g in work.line_groups
+            for f in g.files.values()
+            if f.relative not in g.rejected
+        }
         if not files:
             return
         quarantined: dict[str, int] = {}

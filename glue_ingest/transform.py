@@ -195,6 +195,24 @@ def conform_json(df: DataFrame, config: RunConfig) -> DataFrame:
     )
 
 
+def conform_json_lines(df: DataFrame, config: RunConfig) -> DataFrame:
+    """`conform_json` for records read as lines (`jsonlines.json_records`), numbered already. A record
+    is judged on its own here; a file without a required key in any record is found while bronze is
+    written (see `stage`). PRESENT is kept for that."""
+    names = config.contract.column_names
+    error = F.col(RECORD_ERROR)
+    return df.select(
+        *[F.col(position_column(i)).alias(name) for i, name in enumerate(names)],
+        F.col(EXTRA_TEXT).alias(EXTRA),
+        error.alias(REASON),
+        _null_string().alias(FILE_REASON),
+        F.when(error.isNotNull(), F.col(RAW_TEXT)).alias(RAW_RECORD),
+        F.col(SOURCE_FILE),
+        F.col(RECORD_NUMBER),
+        F.col(PRESENT),
+    )
+
+
 def number_records(df: DataFrame) -> DataFrame:
     """Add `_record_number`, 1-based in file order.
 
