@@ -1,7 +1,8 @@
 """Deploy the ingest job to AWS Glue 5: package, upload, databases, one Glue job per dataset.
 
     python -m glue_ingest.deploy --env dev --lake-bucket B [--prefix lake] --artifacts-bucket A \\
-        --role-arn ARN [--region R] [--datasets all] [--worker-type G.1X] [--workers 2] [--dry-run]
+        --role-arn ARN [--region R] [--datasets all] [--worker-type G.1X] [--daily-raw-gb GB]
+        [--workers N] [--timeout-minutes M] [--dry-run]
 
 1. Builds the job package: a zip of the `glue_ingest` package (its modules and `contracts/*.yml`), made
    from the repository files with fixed timestamps and sorted entries, so the same code always gives the
@@ -37,6 +38,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -46,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from glue_ingest.contracts import available_datasets
+from glue_ingest.contracts import available_datasets, load_contract
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PACKAGE_NAME = "glue_ingest"
@@ -61,7 +63,51 @@ GLUE_VERSION = "5.0"
 LAYERS = ("bronze", "silver", "gold", "ops", "audit")
 WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X")
 MIN_WORKERS = 2  # Glue's minimum for Spark jobs
+MAX_WORKERS = 299  # a cap on what sizing gives one job; check the account's Glue quotas before raising it
 DEFAULT_TIMEOUT_MINUTES = 120  # Glue's own default is 48 hours; an ingest run takes minutes
+
+# --- sizing: workers and timeout from the day's raw volume ---------------------------------------------
+#
+# Raw bytes one core turns into bronze per second: the whole job (JVM start included) on 10M rows
+# on 2 cores, from bench/results-ingest-10m.md (make bench, 2026-12-02). Glue's vCPUs are of the
+# same class; Glue counts in DPUs of 4 vCPUs and 16 GB (a G.1X worker is 1 DPU, a G.2X 2 ...).
+INGEST_BYTES_PER_CORE_SECOND = {"csv": 0.0, "json": 0.0}
+CORES_PER_DPU = 4
+DPUS_PER_WORKER = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
+TARGET_RUN_MINUTES = 30  # a day's files ingested within half an hour
+START_MINUTES = 2.0  # Glue 5 starts a job in about a minute; listing, planning and the commit add some
+TIMEOUT_FACTOR = 3  # the timeout allows three times the expected run: a slow day, a retry of a task
+MIN_TIMEOUT_MINUTES = 30
+
+
+@dataclass(frozen=True)
+class JobSize:
+    """Workers and timeout of one dataset's job for a day's raw volume."""
+
+    workers: int  # the maximum: auto scaling starts executors as the tasks need them
+    timeout_minutes: int
+    expected_minutes: float
+    dpu_hours: float  # at most (every worker busy for the whole run); auto scaling pays less
+
+    @staticmethod
+    def for_volume(fmt: str, raw_bytes: float, worker_type: str, run_minutes: int = TARGET_RUN_MINUTES) -> JobSize:
+        """Enough executors to ingest `raw_bytes` of `fmt` in `run_minutes`, plus the driver's worker."""
+        core_seconds = raw_bytes / INGEST_BYTES_PER_CORE_SECOND[fmt]
+        cores = CORES_PER_DPU * DPUS_PER_WORKER[worker_type]
+        executors = max(1, math.ceil(core_seconds / (run_minutes * 60) / cores))
+        workers = min(MAX_WORKERS, executors + 1)
+        expected = START_MINUTES + core_seconds / ((workers - 1) * cores) / 60
+        return JobSize(
+            workers=max(MIN_WORKERS, workers),
+            timeout_minutes=max(MIN_TIMEOUT_MINUTES, math.ceil(expected * TIMEOUT_FACTOR)),
+            expected_minutes=round(expected, 1),
+            dpu_hours=round(workers * DPUS_PER_WORKER[worker_type] * expected / 60, 2),
+        )
+
+
+def dpu_hours_per_tb(fmt: str) -> float:
+    """DPU-hours of executor time to ingest a terabyte (10**12 bytes) of raw `fmt` files."""
+    return 1e12 / INGEST_BYTES_PER_CORE_SECOND[fmt] / CORES_PER_DPU / 3600
 
 ENV_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
 BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -99,8 +145,23 @@ class Settings:
     region: str | None = None
     datasets: tuple[str, ...] = ()  # empty: every dataset with a contract
     worker_type: str = "G.1X"
-    workers: int = 2
-    timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES
+    workers: int | None = None  # None: sized from daily_raw_gb, else MIN_WORKERS
+    timeout_minutes: int | None = None  # None: sized from daily_raw_gb, else DEFAULT_TIMEOUT_MINUTES
+    daily_raw_gb: float | None = None  # the largest day of raw files of one dataset, in GB (10**9 bytes)
+
+    def job_size(self, dataset: str) -> JobSize:
+        """The size of one dataset's job: from its day's volume and format when given; --workers and
+        --timeout-minutes, when given, win."""
+        if self.daily_raw_gb is not None:
+            fmt = load_contract(dataset).format
+            size = JobSize.for_volume(fmt, self.daily_raw_gb * 1e9, self.worker_type)
+        else:
+            size = JobSize(MIN_WORKERS, DEFAULT_TIMEOUT_MINUTES, 0.0, 0.0)
+        return dataclasses.replace(
+            size,
+            workers=self.workers if self.workers is not None else size.workers,
+            timeout_minutes=self.timeout_minutes if self.timeout_minutes is not None else size.timeout_minutes,
+        )
 
     def validated(self) -> Settings:
         """These settings with the prefix normalized and the dataset list resolved; DeployError if wrong."""
@@ -127,10 +188,12 @@ class Settings:
             )
         if self.worker_type not in WORKER_TYPES:
             problems.append(f"--worker-type {self.worker_type!r} is not one of {', '.join(WORKER_TYPES)}")
-        if self.workers < MIN_WORKERS:
+        if self.workers is not None and self.workers < MIN_WORKERS:
             problems.append(f"--workers {self.workers}: a Glue Spark job needs at least {MIN_WORKERS} workers")
-        if self.timeout_minutes < 1:
+        if self.timeout_minutes is not None and self.timeout_minutes < 1:
             problems.append(f"--timeout-minutes {self.timeout_minutes}: must be at least 1")
+        if self.daily_raw_gb is not None and not self.daily_raw_gb > 0:
+            problems.append(f"--daily-raw-gb {self.daily_raw_gb}: must be a positive number of gigabytes")
         known = available_datasets()
         datasets = self.datasets or tuple(known)
         unknown = [d for d in datasets if d not in known]
@@ -251,6 +314,7 @@ def job_definition(
     settings: Settings, dataset: str, package_uri: str, script_uri: str, build_id: str
 ) -> dict[str, Any]:
     """The CreateJob request of one dataset's job (UpdateJob takes the same fields but Name and Tags)."""
+    size = settings.job_size(dataset)
     return {
         "Name": settings.job_name(dataset),
         "Description": f"Ingest raw {dataset} files into bronze (glue_ingest build {build_id}).",
@@ -268,13 +332,15 @@ def job_definition(
             "--job-bookmark-option": "job-bookmark-disable",
             "--enable-metrics": "true",
             "--enable-continuous-cloudwatch-log": "true",
+            # NumberOfWorkers is the most a run may use: a small day starts few executors.
+            "--enable-auto-scaling": "true",
         },
         # Two concurrent runs of one dataset would roll back each other's staging (commit.recover).
         "ExecutionProperty": {"MaxConcurrentRuns": 1},
         "MaxRetries": 0,  # a failed run is rolled back by the next one; rerun it once the cause is fixed
-        "Timeout": settings.timeout_minutes,
+        "Timeout": size.timeout_minutes,
         "WorkerType": settings.worker_type,
-        "NumberOfWorkers": settings.workers,
+        "NumberOfWorkers": size.workers,
         "Tags": {
             "project": "lakehouse",
             "env": settings.env,
@@ -313,7 +379,17 @@ def describe_plan(plan: Plan) -> str:
         f"  check     s3://{s.lake_bucket}/ exists (lake: {s.prefix}/raw|bronze|quarantine/<dataset>/)",
     ]
     lines += [f"  database  {name} (created if missing)" for name in plan.databases]
-    lines += [f"  job       {job['Name']} (created, or updated if it exists)" for job in plan.jobs]
+    for job, dataset in zip(plan.jobs, s.datasets, strict=True):
+        size = s.job_size(dataset)
+        sized = (
+            f"; expect about {size.expected_minutes} min and at most {size.dpu_hours} DPU-hours a day"
+            if s.daily_raw_gb is not None
+            else ""
+        )
+        lines.append(
+            f"  job       {job['Name']} (created, or updated if it exists): {job['NumberOfWorkers']} x "
+            f"{job['WorkerType']} at most, timeout {job['Timeout']} min{sized}"
+        )
     lines.append("job definitions:")
     lines.append(json.dumps(plan.jobs, indent=2, sort_keys=True))
     return "\n".join(lines)
@@ -510,9 +586,19 @@ def parse_args(argv: Sequence[str]) -> tuple[Settings, bool]:
     parser.add_argument("--region", help="AWS region, default the AWS configuration's")
     parser.add_argument("--datasets", default="all", help="'all' (default) or comma-separated dataset names")
     parser.add_argument("--worker-type", default="G.1X", help=f"one of {', '.join(WORKER_TYPES)}; default G.1X")
-    parser.add_argument("--workers", type=int, default=2, help="number of workers, default 2")
     parser.add_argument(
-        "--timeout-minutes", type=int, default=DEFAULT_TIMEOUT_MINUTES, help="job run timeout, default 120"
+        "--daily-raw-gb",
+        type=float,
+        help="the largest day of raw files of one dataset, in GB: sizes each job's workers (the most auto "
+        f"scaling may start) and timeout to ingest it in about {TARGET_RUN_MINUTES} minutes",
+    )
+    parser.add_argument(
+        "--workers", type=int, help=f"number of workers (the auto-scaling maximum); default sized, else {MIN_WORKERS}"
+    )
+    parser.add_argument(
+        "--timeout-minutes",
+        type=int,
+        help=f"job run timeout; default sized from --daily-raw-gb, else {DEFAULT_TIMEOUT_MINUTES}",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the plan; create no AWS client")
     args = parser.parse_args(list(argv))
@@ -530,6 +616,7 @@ def parse_args(argv: Sequence[str]) -> tuple[Settings, bool]:
         worker_type=args.worker_type,
         workers=args.workers,
         timeout_minutes=args.timeout_minutes,
+        daily_raw_gb=args.daily_raw_gb,
     )
     return settings, args.dry_run
 

@@ -10,6 +10,7 @@ import argparse
 import importlib.util
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -45,6 +46,7 @@ from glue_ingest.transform import (
 log = logging.getLogger(__name__)
 
 RUNS_DIR = "_runs"
+MIN_SPLIT_BYTES = 64 * 1024 * 1024
 RUN_ID_FORMAT = "%Y%m%dT%H%M%S%fZ"
 GLUE_REQUIRED_ARGS = ["JOB_NAME", "dataset", "source_path", "bronze_path", "quarantine_path"]
 GLUE_CATALOG_ARGS = ["catalog_database", "register_catalog"]  # optional, as is ingest_date
@@ -163,6 +165,14 @@ def configure_session(spark: SparkSession) -> None:
     spark.conf.set("spark.sql.parquet.compression.codec", COMPRESSION)
 
 
+def split_bytes(raw_bytes: int, cores: int, options: IngestOptions) -> int:
+    """The split size of the reads: each task writes one bronze file, so at most `raw_bytes_per_file`;
+    and a multiple of `cores` splits of equal size, so that no core waits for the last one alone; but
+    not below MIN_SPLIT_BYTES, so that a small run's files are packed into few tasks and bronze files."""
+    tasks = cores * max(1, math.ceil(raw_bytes / (cores * options.raw_bytes_per_file)))
+    return max(min(MIN_SPLIT_BYTES, options.raw_bytes_per_file), math.ceil(raw_bytes / tasks))
+
+
 def ingest_dataset(
     spark: SparkSession,
     dataset: str,
@@ -228,8 +238,8 @@ def ingest_dataset(
     stats = {f.relative: FileStats(path=f.relative, size=f.size) for f in new_files}
     begin(lake, layout, run_id)
     target = StageTarget(lake, layout, ingest_date, options.max_records_per_file)
-    # The split size of the reads is the raw bytes per bronze file: each task writes one file.
-    with session_conf(spark, {"spark.sql.files.maxPartitionBytes": str(options.raw_bytes_per_file)}):
+    split = split_bytes(sum(f.size for f in new_files), spark.sparkContext.defaultParallelism, options)
+    with session_conf(spark, {"spark.sql.files.maxPartitionBytes": str(split)}):
         try:
             summary.rejected_files = Stager(spark, reader, source, target, config, stats).stage(plan)
         except StageError as exc:

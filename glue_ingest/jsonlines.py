@@ -1,16 +1,18 @@
 """JSON lines parsed in the JVM, with the Python parser for the lines the JVM cannot keep exact.
 
 Spark's `from_json` into `map<string,string>` is fast, but it is not the contract of `read.parse_ndjson_line`:
-Spark 3.5 rewrites decimals (`12.50` becomes `12.5`, SPARK-48148) and `-0`, keeps the last of duplicate
-keys, accepts text after the object, and has no words for why a line is not JSON. So a line takes the
-JVM path only when it is, provably, a flat JSON object whose values Spark keeps as written:
+Spark 3.5 rewrites decimals (`12.50` becomes `12.5`, SPARK-48148) and `-0`, writes nested values its own
+way, keeps the last of duplicate keys, accepts text after the object, and has no words for why a line is
+not JSON. So a line takes the JVM path only when it is, provably, a flat JSON object whose values Spark
+keeps as written:
 
-- once its strings are blanked, it matches FLAT_OBJECT: string keys; values that are strings, integers
-  (no `-0`, no leading zeros), true, false or null; nothing after the closing brace;
+- it matches FLAT_OBJECT_ANY_NUMBER: string keys; values that are strings, numbers, true, false or null;
+  no `\\u` escape of a surrogate (Spark would keep half a pair) or of a control character (Spark writes
+  `\\u001F`, Python `\\u001f`); nothing after the closing brace. Its numbers are quoted before Spark
+  reads it, unless they are all integers (FLAT_OBJECT), so their text stays as written;
 - Spark parses it (strict options: no NaN, no single quotes, no control characters in strings);
-- its keys are distinct (one `:` per key, with strings blanked);
-- it is valid UTF-8 and has no `\\u` escape of a surrogate or of a control character (Spark escapes
-  those as `\\u001F`, Python as `\\u001f`).
+- its keys are distinct (Spark's map keeps duplicates, so its size tells);
+- it is valid UTF-8.
 
 Every other line goes to `parse_ndjson_line` in a vectorised (Arrow) UDF, which gives it exactly the
 result it has always had, error text included. `tests/python/test_ingest_json_paths.py` holds both
@@ -52,11 +54,25 @@ JSON_MAP = "_json_map"  # the line as map<string,string>, when Spark parses it
 JVM_EXACT = "_jvm_exact"  # the JVM path's result is the Python parser's
 
 _WS = "[ \\t]*"
-_STRING = r'"(?:[^"\\]++|\\.)*+"'
-_VALUE = '(?:""|0|-?[1-9][0-9]*+|true|false|null)'
-_MEMBER = f'""{_WS}:{_WS}{_VALUE}{_WS}'
-FLAT_OBJECT = rf"\A{_WS}\{{{_WS}(?:{_MEMBER}(?:,{_WS}{_MEMBER})*+)?\}}{_WS}\z"
-_RISKY_ESCAPE = r"\\u(?:[dD][89abAB]|00[01])"
+# A JSON string without a `\\u` escape of a surrogate (Spark would keep half a pair) or of a control
+# character (Spark writes `\\u001F`, Python `\\u001f`).
+_STRING = r'"(?:[^"\\]++|\\[^u]|\\u(?![dD][89abAB]|00[01])[0-9a-fA-F]{4})*+"'
+_INTEGER = "(?:0|-?[1-9][0-9]*+)"  # as Spark writes it back: not `-0`
+_NUMBER = "-?(?:0|[1-9][0-9]*+)(?:[.][0-9]++)?(?:[eE][+-]?[0-9]++)?"  # any JSON number
+
+
+def _flat_object(value: str) -> str:
+    member = f"{_STRING}{_WS}:{_WS}{value}{_WS}"
+    return rf"\A{_WS}\{{{_WS}(?:{member}(?:,{_WS}{member})*+)?\}}{_WS}\z"
+
+
+# A flat object whose numbers are integers Spark keeps as written...
+FLAT_OBJECT = _flat_object(f"(?:{_STRING}|{_INTEGER}|true|false|null)")
+# ... or any flat object: its numbers are quoted before Spark parses it (QUOTE_NUMBERS), so that Spark
+# keeps their text (`12.50`, `1E+2`, `-0`), as the Python parser does.
+FLAT_OBJECT_ANY_NUMBER = _flat_object(f"(?:{_STRING}|{_NUMBER}|true|false|null)")
+# Strings are matched whole and put back as they were; what else starts with a digit or `-` is a number.
+QUOTE_NUMBERS = (r'"((?:[^"\\]++|\\.)*+)"|(-?[0-9][0-9.eE+-]*+)', '"$1$2"')
 REPLACEMENT_CHAR = "\ufffd"
 
 JSON_OPTIONS = {
@@ -82,30 +98,43 @@ PY_RESULT = StructType(
 )
 
 
-def jvm_columns(line: Column) -> list[Column]:
-    """JSON_MAP and JVM_EXACT of a line (a string column holding the line's bytes)."""
-    as_map = F.from_json(line, "map<string,string>", JSON_OPTIONS)
-    blanked = F.regexp_replace(line, _STRING, '""')
-    keys = F.length(blanked) - F.length(F.regexp_replace(blanked, ":", ""))
+def flat_kind(line: Column) -> Column:
+    """_FLAT: 1 for a flat object with integer numbers only, 2 with other numbers, else 0 (see the module's
+    doc); each pattern is tried at most once."""
+    return (
+        F.when(line.rlike(FLAT_OBJECT), F.lit(1)).when(line.rlike(FLAT_OBJECT_ANY_NUMBER), F.lit(2)).otherwise(0)
+    ).alias(_FLAT)
+
+
+def jvm_map(line: Column, kind: Column) -> Column:
+    """JSON_MAP: a flat object's line as map<string,string> (its numbers quoted first if kind 2), else null."""
+    text = F.when(kind == 1, line).when(kind == 2, F.regexp_replace(line, *QUOTE_NUMBERS))
+    return F.from_json(text, "map<string,string>", JSON_OPTIONS).alias(JSON_MAP)
+
+
+def jvm_exact(line: Column, as_map: Column) -> Column:
+    """JVM_EXACT: the JVM path's result for the line is the Python parser's (see the module's doc)."""
     exact = (
-        blanked.rlike(FLAT_OBJECT)
+        (F.col(_FLAT) > 0)
         & as_map.isNotNull()
-        & (F.size(F.array_distinct(F.map_keys(as_map))) == keys)
-        & ~line.rlike(_RISKY_ESCAPE)
+        # Spark's map keeps every key, duplicates too: only distinct keys give the same size.
+        & (F.size(F.array_distinct(F.map_keys(as_map))) == F.size(as_map))
         & ~F.decode(line.cast(BinaryType()), "UTF-8").contains(REPLACEMENT_CHAR)
     )
-    return [as_map.alias(JSON_MAP), F.coalesce(exact, F.lit(False)).alias(JVM_EXACT)]
+    return F.coalesce(exact, F.lit(False)).alias(JVM_EXACT)
 
 
-def jvm_record(as_map: Column, columns: Sequence[str]) -> dict[str, Column]:
-    """values, present and extra of a JVM-exact line, as `read.JsonRecord` has them."""
+_FLAT = "_flat"
+
+
+def jvm_record(as_map: Column, columns: Sequence[str]) -> dict[str, Column | list[Column]]:
+    """values (one column each), present and extra of a JVM-exact line, as `read.JsonRecord` has them."""
     contract = F.array(*[F.lit(c) for c in columns])
     extra = F.map_filter(as_map, lambda k, _v: ~F.array_contains(contract, k))
     return {
-        "values": F.array(*[as_map[c] for c in columns]),
+        "values": [as_map[c] for c in columns],
         "present": F.array(*[F.map_contains_key(as_map, c) for c in columns]),
         "extra": F.when(F.size(extra) > 0, F.to_json(extra)),
-        "error": F.lit(None).cast(StringType()),
     }
 
 
@@ -114,24 +143,18 @@ def python_parser(columns: Sequence[str]):  # type: ignore[no-untyped-def]
     null where the line is null (a JVM-exact line: nothing to do)."""
     names = tuple(columns)
 
+    def one(raw: bytes, first: bool) -> str:
+        record = parse_ndjson_line(bytes(raw), names, first)
+        if record is None:
+            return '{"blank":true}'
+        return json.dumps(record._asdict(), ensure_ascii=False)
+
     def parse(data: pd.Series, first: pd.Series) -> pd.Series:
-        out = []
-        for raw, is_first in zip(data, first, strict=True):
-            if raw is None:
-                out.append(None)
-                continue
-            record = parse_ndjson_line(bytes(raw), names, bool(is_first))
-            if record is None:
-                out.append('{"blank":true}')
-            else:
-                out.append(
-                    json.dumps(
-                        {"values": record.values, "present": record.present, "extra": record.extra,
-                         "error": record.error},
-                        ensure_ascii=False,
-                    )
-                )
-        return pd.Series(out, dtype=object)
+        out = pd.Series(None, index=data.index, dtype=object)
+        routed = data.notna()  # most batches have none: the JVM took every line
+        if routed.any():
+            out[routed] = [one(raw, bool(f)) for raw, f in zip(data[routed], first[routed], strict=True)]
+        return out
 
     return F.pandas_udf(parse, StringType()).asNondeterministic()  # type: ignore[call-overload]
 
@@ -152,6 +175,11 @@ def json_lines(
     with `parse`, JSON_MAP and JVM_EXACT, computed in the same projection as the row id so that no
     filter is pushed below it (which would parse the line once more per filter)."""
     value = F.col("value")
+    text = spark.read.text(list(paths))
+    if parse:
+        # The patterns in a projection of their own: the projections here are interpreted (from_json has
+        # no generated code), and evaluate an expression once per use.
+        text = text.select(value, flat_kind(value))
     columns = [
         value.alias(LINE),
         F.input_file_name().alias(SOURCE_URI),
@@ -160,9 +188,11 @@ def json_lines(
         value.rlike(_BLANK_LINE).alias(BLANK),
         value.rlike(_BOM_BLANK_LINE).alias(BOM_BLANK),
     ]
-    if parse:
-        columns += jvm_columns(value)
-    return spark.read.text(list(paths)).select(*columns)
+    if not parse:
+        return text.select(*columns)
+    # Parsed in the projection of the row id, which Spark pushes no filter below.
+    parsed = text.select(*columns, F.col(_FLAT), jvm_map(value, F.col(_FLAT)))
+    return parsed.select(*[c for c in parsed.columns if c != _FLAT], jvm_exact(F.col(LINE), F.col(JSON_MAP)))
 
 
 def json_line_blocks(lines: DataFrame) -> list[LineBlock]:
@@ -181,16 +211,12 @@ def json_records(numbered: DataFrame, columns: Sequence[str]) -> DataFrame:
     )
     jvm = jvm_record(F.col(JSON_MAP), columns)
     py = F.col(_PY)
-
-    def pick(name: str) -> Column:
-        return F.when(exact, jvm[name]).otherwise(py[name])
-
-    values = pick("values")
-    error = F.when(py["blank"], F.lit("invalid JSON: blank line")).otherwise(pick("error"))
+    values = [F.when(exact, jvm_value).otherwise(py["values"][i]) for i, jvm_value in enumerate(jvm["values"])]
+    error = F.when(~exact, F.when(py["blank"], F.lit("invalid JSON: blank line")).otherwise(py["error"]))
     return with_py.select(
-        *[values[i].alias(position_column(i)) for i in range(len(columns))],
-        pick("present").alias(PRESENT),
-        pick("extra").alias(EXTRA_TEXT),
+        *[value.alias(position_column(i)) for i, value in enumerate(values)],
+        F.when(exact, jvm["present"]).otherwise(py["present"]).alias(PRESENT),
+        F.when(exact, jvm["extra"]).otherwise(py["extra"]).alias(EXTRA_TEXT),
         error.alias(RECORD_ERROR),
         F.lit(False).alias(WHOLE_FILE),
         line_text(F.col(LINE)).alias(RAW_TEXT),

@@ -24,9 +24,6 @@ pytestmark = pytest.mark.spark
 
 # Lines written for this test: what the JVM path must refuse, and what it must take.
 MUST_GO_TO_PYTHON = [
-    b'{"event_id":"d1","price":12.50}',  # SPARK-48148: Spark would write 12.5
-    b'{"event_id":"d2","price":1e2}',
-    b'{"event_id":"d3","price":-0}',
     b'{"event_id":"n1","tags":{"a":[1,2]}}',  # nested
     b'{"event_id":"n2","tags":[]}',
     b'{"event_id":"k1","event_id":"k2"}',  # duplicate keys: Spark keeps the last
@@ -37,6 +34,11 @@ MUST_GO_TO_PYTHON = [
     b'{"event_id":"u1","note":"caf\xe9"}',  # not UTF-8
     b"{'event_id':'q1'}",
     b'{"event_id":01}',
+    b'{"event_id":1.}',
+    b'{"event_id":.5}',
+    b'{"event_id":+1}',
+    b'{"event_id":1.5e}',
+    b'{"event_id":--1}',
     b'{event_id:"x"}',
     b'{"event_id":"e1",}',
     b'{"event_id":"e1" /* comment */}',
@@ -48,6 +50,9 @@ MUST_STAY_IN_THE_JVM = [
     b'{"event_id":"p3","price":-12,"big":123456789012345678901234567890,"q":"a \\"quoted\\" \\\\ \\/ \\n"}',
     b'{"event_id":"p4","note":"Zo\\u00eb \xf0\x9f\x98\x80 \xe6\x97\xa5","colon":"a:b","brace":"{x}"}',
     b"{}",
+    # Numbers other than integers are quoted before Spark reads them (SPARK-48148: it writes 12.50 as 12.5).
+    b'{"event_id":"d1","price":12.50,"x":1e2,"y":-0,"z":-1.5E-3,"w":0.0,"s":"12.50","t":"a:1.5,b"}',
+    b'{"event_id":"d2", "price" : -0 , "n":1E+400}',
 ]
 
 
