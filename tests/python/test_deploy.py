@@ -148,6 +148,7 @@ def expected_arguments(dataset: str, package_uri: str, env: str = "dev", prefix:
         "--job-bookmark-option": "job-bookmark-disable",
         "--enable-metrics": "true",
         "--enable-continuous-cloudwatch-log": "true",
+        "--enable-auto-scaling": "true",
     }
 
 
@@ -644,6 +645,7 @@ def test_buckets_workgroup_and_outputs(template: dict[str, Any]) -> None:
         "AthenaResultsBucketName",
         "Prefix",
         "BytesScannedCutoffPerQuery",
+        "DailyRawGigabytes",
     }
     assert params["BytesScannedCutoffPerQuery"]["Default"] == 10 * 1024**3
     buckets = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::S3::Bucket"}
@@ -681,3 +683,56 @@ def test_buckets_workgroup_and_outputs(template: dict[str, Any]) -> None:
     assert resolve(template["Outputs"]["AthenaS3DataDir"]["Value"], refs) == f"s3://{LAKE}/lake/warehouse/"
     # The jobs are made by the deploy command, not the template.
     assert not [r for r in resources.values() if r["Type"] == "AWS::Glue::Job"]
+
+
+# --- sizing ----------------------------------------------------------------------------------------------
+
+
+def test_a_daily_volume_sizes_each_job_for_its_format(buckets: None, session: boto3.Session) -> None:
+    """500 GB a day: enough 4-core G.1X executors (plus the driver's worker) to read it at the measured
+    rate of its format within the target, and not one more; a timeout three times the expected run."""
+    from glue_ingest.contracts import load_contract
+
+    run_deploy(session, daily_raw_gb=500)
+    seconds = deploy.TARGET_RUN_MINUTES * 60
+    workers = {}
+    for dataset in DATASETS:
+        job = glue().get_job(JobName=f"dev-ingest-{dataset}")["Job"]
+        rate = deploy.INGEST_BYTES_PER_CORE_SECOND[load_contract(dataset).format]
+        assert rate > 0
+        executors = job["NumberOfWorkers"] - 1
+        assert executors * 4 * rate * seconds >= 500e9 > (executors - 1) * 4 * rate * seconds
+        expected_minutes = deploy.START_MINUTES + 500e9 / (executors * 4 * rate) / 60
+        assert job["Timeout"] == max(30, -(-expected_minutes * 3 // 1))
+        assert job["DefaultArguments"]["--enable-auto-scaling"] == "true"
+        workers[load_contract(dataset).format] = job["NumberOfWorkers"]
+    # JSON costs more per byte than CSV here, so it gets more workers for the same volume.
+    assert workers["json"] > workers["csv"] > 2
+
+
+def test_explicit_workers_and_timeout_win_over_the_sizing(buckets: None, session: boto3.Session) -> None:
+    run_deploy(session, daily_raw_gb=500, workers=7, timeout_minutes=45, datasets=("web_logs",))
+    job = glue().get_job(JobName="dev-ingest-web_logs")["Job"]
+    assert (job["NumberOfWorkers"], job["Timeout"]) == (7, 45)
+
+
+def test_a_small_day_gets_the_minimum(buckets: None, session: boto3.Session) -> None:
+    run_deploy(session, daily_raw_gb=0.1, datasets=("web_logs",))
+    job = glue().get_job(JobName="dev-ingest-web_logs")["Job"]
+    assert (job["NumberOfWorkers"], job["Timeout"]) == (2, 30)
+
+
+def test_dry_run_states_the_size(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--lake-bucket", LAKE, "--artifacts-bucket", ARTIFACTS, "--role-arn", ROLE_ARN, "--region", REGION]
+    assert deploy.main([*base, "--datasets", "web_logs", "--daily-raw-gb", "100", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "dev-ingest-web_logs (created, or updated if it exists):" in out
+    assert "x G.1X at most, timeout" in out and "DPU-hours a day" in out
+    assert deploy.main([*base, "--daily-raw-gb", "0", "--dry-run"]) == 2
+    assert "--daily-raw-gb 0.0: must be a positive number of gigabytes" in capsys.readouterr().err
+
+
+def test_the_template_passes_its_daily_volume_to_the_deploy_command(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["DailyRawGigabytes"]["Type"] == "Number"
+    command = template["Outputs"]["GlueDeployCommand"]["Value"]
+    assert "--daily-raw-gb ${DailyRawGigabytes}" in str(command)
