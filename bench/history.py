@@ -3,7 +3,7 @@
     python -m bench.history --lake DIR --source RAW_DIR --start YYYY-MM-DD --from-day A --to-day B
 
 Delivers the raw files of day A, runs `glue_ingest` for every dataset with --ingest_date = start + A, then day
-A+1, ... up to B-1. `glue_ingest.job.main` reuses the active SparkSession (as it does in notebooks and tests), so
+A+1, ... up to B-1. `glue_ingest.cli.main` reuses the active SparkSession (as it does in notebooks and tests), so
 the JVM starts once instead of once a day; the job is otherwise exactly the one `make ingest` runs.
 """
 
@@ -52,8 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--to-day", type=int, required=True)
     args = parser.parse_args(argv)
 
-    from glue_ingest.job import build_local_session
-    from glue_ingest.job import main as ingest_main
+    from glue_ingest.cli import main as ingest_main
+    from glue_ingest.session import build_local_session
 
     days = files_by_day(args.source, args.start)
     spark = build_local_session()

@@ -24,7 +24,7 @@ Only Athena reads projection: Spark, Glue ETL and Redshift Spectrum still see th
 and Athena lists the S3 prefix of every day in the range, data or not. The job keeps registered
 partitions by default for those reasons.
 
-The ingest job (`glue_ingest.job.main`) calls `register_bronze` after its runs, given these job
+The ingest job (`glue_ingest.cli.main`) calls `register_bronze` after its runs, given these job
 arguments (`--name value`, as Glue passes them; parsed by `job.parse_args` / `job.parse_glue_args`):
 
     --catalog_database NAME     the Glue database of the bronze tables, e.g. prod_bronze

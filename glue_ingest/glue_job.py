@@ -2,7 +2,7 @@
 
 import sys
 
-from glue_ingest.job import main
+from glue_ingest.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -31,7 +31,6 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from glue_ingest import storage as st
 from glue_ingest.commit import Layout
-from glue_ingest.jsonlines import BLANK, BOM_BLANK, JSON_MAP, JVM_EXACT, json_line_blocks, json_lines, json_records
 from glue_ingest.manifest import FileStats
 from glue_ingest.read import (
     BLOCK_START,
@@ -60,6 +59,7 @@ from glue_ingest.read import (
     opens_quoted_field,
     split_size,
 )
+from glue_ingest.read.json import BLANK, BOM_BLANK, JSON_MAP, JVM_EXACT, json_line_blocks, json_lines, json_records
 from glue_ingest.transform import (
     FILE_REASON,
     MISSING_REQUIRED,
@@ -267,7 +267,11 @@ class Stager:
         log.info(
             "dataset %s: pre-pass over %d file(s) in %.1f s: %d split(s), %d line(s); %d file(s) with a "
             "quoted line break read whole",
-            self.dataset, len(group.files), time.monotonic() - clock, len(blocks), sum(lines.values()),
+            self.dataset,
+            len(group.files),
+            time.monotonic() - clock,
+            len(blocks),
+            sum(lines.values()),
             len(multi_line),
         )
         if multi_line:
@@ -293,7 +297,11 @@ class Stager:
             expected[path] = expected.get(path, 0) + b.lines - b.no_records
         log.info(
             "dataset %s: pre-pass over %d file(s) in %.1f s: %d split(s), %d record(s)",
-            self.dataset, len(group.files), time.monotonic() - clock, len(blocks), sum(expected.values()),
+            self.dataset,
+            len(group.files),
+            time.monotonic() - clock,
+            len(blocks),
+            sum(expected.values()),
         )
         work.line_groups.append(LineGroup(group, paths, blocks, by_uri, expected))
 
@@ -313,7 +321,12 @@ class Stager:
                 work.rejected += [(f.relative, group.header_lines[f.relative], problem) for f in group.files]
             log.info(
                 "dataset %s: group %d/%d: %d %s file(s), %d bytes",
-                self.dataset, i, len(plan.groups), len(group.files), group.layout, sum(f.size for f in group.files),
+                self.dataset,
+                i,
+                len(plan.groups),
+                len(group.files),
+                group.layout,
+                sum(f.size for f in group.files),
             )
             if group.layout == CSV:
                 self._plan_lines(group, work, problem)
@@ -467,7 +480,9 @@ class Stager:
                 found_rejected[path] = row[FILE_REASON]
         log.info(
             "dataset %s: read and counted the records of %d file(s) in %.1f s",
-            self.dataset, len(files), time.monotonic() - clock,
+            self.dataset,
+            len(files),
+            time.monotonic() - clock,
         )
         return with_source_files(records, {uri: f.relative for uri, f in files.items()})
 

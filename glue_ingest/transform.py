@@ -196,7 +196,7 @@ def conform_json(df: DataFrame, config: RunConfig) -> DataFrame:
 
 
 def conform_json_lines(df: DataFrame, config: RunConfig) -> DataFrame:
-    """`conform_json` for records read as lines (`jsonlines.json_records`), numbered already. A record
+    """`conform_json` for records read as lines (`read.json.json_records`), numbered already. A record
     is judged on its own here; a file without a required key in any record is found while bronze is
     written (see `stage`). PRESENT is kept for that."""
     names = config.contract.column_names

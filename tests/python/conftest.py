@@ -64,7 +64,7 @@ class Lake:
         return path
 
     def paths(self) -> Any:
-        from glue_ingest.job import DatasetPaths
+        from glue_ingest.run import DatasetPaths
 
         return DatasetPaths.under_lake_root(str(self.root), self.dataset)
 
@@ -79,7 +79,7 @@ class Lake:
         started_at: datetime | None = None,
         **options: Any,
     ) -> Any:
-        from glue_ingest.job import IngestOptions, ingest_dataset
+        from glue_ingest.run import IngestOptions, ingest_dataset
 
         start = started_at or self.next_start()
         return ingest_dataset(spark, self.dataset, self.paths(), ingest_date, start, IngestOptions(**options))

@@ -313,7 +313,7 @@ class Pool:
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> Pool:
     from glue_ingest.contracts import available_datasets
-    from glue_ingest.job import DatasetPaths, ingest_dataset
+    from glue_ingest.run import DatasetPaths, ingest_dataset
 
     folder = tmp_path_factory.mktemp("arrival-pool")
     generate_sample(folder, POOL_DAYS, POOL_ROWS_PER_DAY, POOL_SEED)
@@ -374,7 +374,7 @@ def plan_batching(seed: int, files: list[RawFile], datasets: list[str]) -> list[
 
 
 def run_id_of(started: datetime) -> str:
-    from glue_ingest.job import new_run_id
+    from glue_ingest.run import new_run_id
 
     return new_run_id(started)
 
@@ -438,7 +438,7 @@ def test_incremental_equals_full_refresh_whatever_the_arrival_order(
     seed: int, pool: Pool, dbt_lake: Dbt, spark: Any
 ) -> None:
     from glue_ingest.contracts import available_datasets
-    from glue_ingest.job import DatasetPaths, ingest_dataset
+    from glue_ingest.run import DatasetPaths, ingest_dataset
 
     datasets = available_datasets()
     batches = plan_batching(seed, pool.files, datasets)

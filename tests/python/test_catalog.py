@@ -23,7 +23,7 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from glue_ingest import catalog, job
+from glue_ingest import catalog, cli
 from glue_ingest import storage as st
 from glue_ingest.contracts import Column, available_datasets, load_contract
 from glue_ingest.manifest import FileStats, Manifest, write_manifest
@@ -379,10 +379,10 @@ def local_argv(*extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def local_job_args(**fields: Any) -> job.JobArgs:
+def local_job_args(**fields: Any) -> cli.JobArgs:
     """What the job makes of local_argv(), with `fields` on top (the catalog options, Glue's)."""
-    paths = job.DatasetPaths(*(f"s3://{BUCKET}/lake/{layer}/web_logs" for layer in ("raw", "bronze", "quarantine")))
-    return job.JobArgs(targets=[("web_logs", paths)], ingest_date=date(2024, 1, 3), **fields)
+    paths = cli.DatasetPaths(*(f"s3://{BUCKET}/lake/{layer}/web_logs" for layer in ("raw", "bronze", "quarantine")))
+    return cli.JobArgs(targets=[("web_logs", paths)], ingest_date=date(2024, 1, 3), **fields)
 
 
 @pytest.fixture
@@ -420,13 +420,13 @@ def test_parse_catalog_args(
 ) -> None:
     """The catalog options, wherever they are among the job's arguments, and nothing else changed."""
     expected = local_job_args(catalog_database=database, register_catalog=register)
-    assert job.parse_args(argv, date(2000, 1, 1)) == expected
+    assert cli.parse_args(argv, date(2000, 1, 1)) == expected
 
     # On Glue: the same, and getResolvedOptions is only asked for the catalog arguments given.
-    glue_args = job.parse_glue_args([*GLUE_SCRIPT, *argv], date(2000, 1, 1))
+    glue_args = cli.parse_glue_args([*GLUE_SCRIPT, *argv], date(2000, 1, 1))
     assert dataclasses.replace(glue_args, job_name=None, glue_args={}) == expected
     given = [name for name in ("catalog_database", "register_catalog") if any(a.startswith(f"--{name}") for a in argv)]
-    assert resolved_options == [[*job.GLUE_REQUIRED_ARGS, "ingest_date", *given]]
+    assert resolved_options == [[*cli.GLUE_REQUIRED_ARGS, "ingest_date", *given]]
 
 
 @pytest.mark.parametrize(
@@ -440,7 +440,7 @@ def test_parse_catalog_args(
 )
 def test_bad_catalog_args(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
-        job.parse_args(local_argv(*argv), date(2000, 1, 1))
+        cli.parse_args(local_argv(*argv), date(2000, 1, 1))
     assert exc.value.code == 2
     assert f"error: {message}" in capsys.readouterr().err
 
@@ -454,25 +454,25 @@ def test_bad_catalog_args(argv: list[str], message: str, capsys: pytest.CaptureF
     ],
 )
 def test_bad_catalog_args_on_glue(argv: list[str], message: str, resolved_options: list[list[str]]) -> None:
-    with pytest.raises(job.IngestError, match=f"^{re.escape(f'bad job arguments: {message}')}$"):
-        job.parse_glue_args([*GLUE_SCRIPT, *local_argv(*argv)], date(2000, 1, 1))
+    with pytest.raises(cli.IngestError, match=f"^{re.escape(f'bad job arguments: {message}')}$"):
+        cli.parse_glue_args([*GLUE_SCRIPT, *local_argv(*argv)], date(2000, 1, 1))
 
 
 class FakeRuns:
-    """Stands in for job.run_datasets: records the arguments it was given and returns a fixed status."""
+    """Stands in for cli.run_datasets: records the arguments it was given and returns a fixed status."""
 
     def __init__(self, status: int = 0) -> None:
         self.status = status
-        self.calls: list[job.JobArgs] = []
+        self.calls: list[cli.JobArgs] = []
 
-    def __call__(self, args: job.JobArgs, started_at: Any, glue: bool) -> int:
+    def __call__(self, args: cli.JobArgs, started_at: Any, glue: bool) -> int:
         self.calls.append(args)
         return self.status
 
 
 def fake_runs(monkeypatch: pytest.MonkeyPatch, status: int = 0) -> FakeRuns:
     runs = FakeRuns(status)
-    monkeypatch.setattr(job, "run_datasets", runs)
+    monkeypatch.setattr(cli, "run_datasets", runs)
     return runs
 
 
@@ -496,9 +496,9 @@ def test_when_registration_runs(
         return []
 
     monkeypatch.setattr(catalog, "register_bronze", register_bronze)
-    monkeypatch.setattr(job, "on_glue", lambda: on_glue)
+    monkeypatch.setattr(cli, "on_glue", lambda: on_glue)
     runs = fake_runs(monkeypatch)
-    assert job.main([*GLUE_SCRIPT, *local_argv(*argv)] if on_glue else local_argv(*argv)) == 0
+    assert cli.main([*GLUE_SCRIPT, *local_argv(*argv)] if on_glue else local_argv(*argv)) == 0
     assert len(runs.calls) == 1
     assert registered == (["db"] if registers else [])
 
@@ -511,7 +511,7 @@ def test_entry_point_registers_and_catches_up(
     stage_run(storage, bronze, "20240102T000000000000Z", "2024-01-02")
     stage_run(storage, bronze, "20240103T000000000000Z", "2024-01-03")
     runs = fake_runs(monkeypatch)
-    main = job.main
+    main = cli.main
 
     # The Glue service fails on this run's partition: the run's data stays, the exit status says so.
     session = boto3.Session()
@@ -544,7 +544,7 @@ def test_entry_point_keeps_the_job_status(aws: None, monkeypatch: pytest.MonkeyP
     stage_run(st.S3Storage(boto3.client("s3")), bronze_location("web_logs"), "20240102T000000000000Z", "2024-01-02")
     fake_runs(monkeypatch, status=1)
     # A failed ingest still registers what is committed, and still fails the job.
-    assert job.main(local_argv("--catalog_database", DATABASE, "--register_catalog", "true")) == 1
+    assert cli.main(local_argv("--catalog_database", DATABASE, "--register_catalog", "true")) == 1
     assert sorted(partition_values(boto3.client("glue"), "web_logs")) == ["2024-01-02"]
 
 
@@ -553,8 +553,8 @@ def test_entry_point_skips_registration_locally(
 ) -> None:
     glue = boto3.client("glue")
     runs = fake_runs(monkeypatch)
-    main = job.main
-    with caplog.at_level(logging.DEBUG, logger="glue_ingest.job"):
+    main = cli.main
+    with caplog.at_level(logging.DEBUG, logger="glue_ingest.cli"):
         assert main(local_argv()) == 0
         assert main(local_argv("--catalog_database", DATABASE)) == 0  # local: only with --register_catalog
     assert runs.calls == [local_job_args(), local_job_args(catalog_database=DATABASE)]
@@ -572,14 +572,14 @@ def test_entry_point_skips_registration_locally(
 def test_entry_point_on_glue_registers_by_default(
     aws: None, monkeypatch: pytest.MonkeyPatch, resolved_options: list[list[str]]
 ) -> None:
-    monkeypatch.setattr(job, "on_glue", lambda: True)
+    monkeypatch.setattr(cli, "on_glue", lambda: True)
     monkeypatch.setattr(sys, "argv", [*GLUE_SCRIPT, *local_argv(), "--catalog_database", "prod_bronze"])
     stage_run(st.S3Storage(boto3.client("s3")), bronze_location("web_logs"), "20240102T000000000000Z", "2024-01-02")
     runs = fake_runs(monkeypatch)
 
-    assert job.main() == 0
+    assert cli.main() == 0
 
-    assert resolved_options == [[*job.GLUE_REQUIRED_ARGS, "ingest_date", "catalog_database"]]
+    assert resolved_options == [[*cli.GLUE_REQUIRED_ARGS, "ingest_date", "catalog_database"]]
     (args,) = runs.calls
     assert args == local_job_args(job_name="ingest", glue_args=args.glue_args, catalog_database="prod_bronze")
     assert args.glue_args["dataset"] == "web_logs"
@@ -593,19 +593,19 @@ def test_entry_point_on_glue_registers_by_default(
 
 
 def test_the_job_main_registers(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """job.main is the entry point (glue_job.py and `python -m glue_ingest` call it) and registers itself;
+    """cli.main is the entry point (glue_job.py and `python -m glue_ingest` call it) and registers itself;
     catalog.py does not import the job."""
     import glue_ingest.__main__
     import glue_ingest.glue_job
 
-    assert glue_ingest.glue_job.main is job.main
-    assert glue_ingest.__main__.main is job.main
+    assert glue_ingest.glue_job.main is cli.main
+    assert glue_ingest.__main__.main is cli.main
     stage_run(st.S3Storage(boto3.client("s3")), bronze_location("web_logs"), "20240102T000000000000Z", "2024-01-02")
     fake_runs(monkeypatch)
-    assert job.main(local_argv("--catalog_database", DATABASE, "--register_catalog", "true")) == 0
+    assert cli.main(local_argv("--catalog_database", DATABASE, "--register_catalog", "true")) == 0
     assert sorted(partition_values(boto3.client("glue"), "web_logs")) == ["2024-01-02"]
     imported = subprocess.run(
-        [sys.executable, "-c", "import sys, glue_ingest.catalog; print('glue_ingest.job' in sys.modules)"],
+        [sys.executable, "-c", "import sys, glue_ingest.catalog; print('glue_ingest.cli' in sys.modules)"],
         cwd=REPO, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert imported.stdout.strip() == "False"
@@ -616,5 +616,5 @@ def test_job_run_then_registration(spark: Any, aws: None) -> None:
     """The real job (local Spark, S3 paths on moto): no raw files, so no Spark I/O on S3, then the
     committed bronze partitions are registered."""
     stage_run(st.S3Storage(boto3.client("s3")), bronze_location("web_logs"), "20240102T000000000000Z", "2024-01-02")
-    assert job.main(local_argv("--catalog_database", DATABASE, "--register_catalog", "true")) == 0
+    assert cli.main(local_argv("--catalog_database", DATABASE, "--register_catalog", "true")) == 0
     assert sorted(partition_values(boto3.client("glue"), "web_logs")) == ["2024-01-02"]

@@ -1,7 +1,7 @@
-"""Glue deployment (glue_ingest/deploy.py) against moto, and the CloudFormation template (infra/lakehouse.yaml).
+"""Glue deployment (glue_deploy/) against moto, and the CloudFormation template (infra/lakehouse.yaml).
 
 No AWS account is contacted: every AWS call goes to moto, with fake credentials. The expected job
-definitions are written out here, not computed with deploy.py's helpers, and the datasets are the
+definitions are written out here, not computed with the deployer's helpers, and the datasets are the
 contract files found on disk.
 
 moto 5.2 has no UpdateJob: the `aws` fixture adds one to moto's Glue service, with the semantics of the
@@ -26,7 +26,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from glue_ingest import deploy
+import glue_deploy as deploy
 from local_athena.iam import load_template, resolve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -181,7 +181,7 @@ def test_deploy_creates_databases_and_one_job_per_dataset(buckets: None, session
         assert job["MaxRetries"] == 0
         assert job["Role"] == ROLE_ARN
         tags = glue().get_tags(ResourceArn=f"arn:aws:glue:{REGION}:{ACCOUNT}:job/{name}")["Tags"]
-        assert tags == {"project": "lakehouse", "env": "dev", "dataset": dataset, "managed-by": "glue_ingest.deploy"}
+        assert tags == {"project": "lakehouse", "env": "dev", "dataset": dataset, "managed-by": "glue_deploy"}
 
 
 def test_databases_that_exist_are_kept(buckets: None, session: boto3.Session) -> None:
@@ -250,14 +250,15 @@ def test_package_is_uploaded_with_the_contracts_inside(buckets: None, session: b
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         names = archive.namelist()
         assert "glue_ingest/contracts/web_logs.yml" in names
-        assert "glue_ingest/job.py" in names
+        assert "glue_ingest/cli.py" in names
         for name in names:  # every entry is the repository's file, byte for byte
             assert archive.read(name) == (REPO / name).read_bytes(), name
     expected = {f"glue_ingest/contracts/{d}.yml" for d in DATASETS}
-    expected |= {f"glue_ingest/{m}.py" for m in ("__init__", "catalog", "commit", "contracts", "job", "glue_job")}
+    modules = ("__init__", "catalog", "cli", "commit", "contracts", "glue_job", "run", "session", "stage")
+    expected |= {f"glue_ingest/{m}.py" for m in modules}
     assert expected <= set(names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
-    assert "glue_ingest/deploy.py" not in names  # the deployer is not shipped
+    assert not [n for n in names if "deploy" in n]  # the deployer (glue_deploy/) is not shipped
     assert names == sorted(names)
 
     script = s3.get_object(Bucket=ARTIFACTS, Key=script_uri.removeprefix(f"s3://{ARTIFACTS}/"))["Body"].read()
@@ -283,7 +284,7 @@ def test_same_code_gives_the_same_key_and_no_upload(
     # Changed code: a new build id, so new keys; the jobs move to them.
     copy = tmp_path / "glue_ingest"
     subprocess.run(["cp", "-r", str(PACKAGE), str(copy)], check=True)
-    (copy / "job.py").write_bytes((PACKAGE / "job.py").read_bytes() + b"\n# changed\n")
+    (copy / "cli.py").write_bytes((PACKAGE / "cli.py").read_bytes() + b"\n# changed\n")
     changed = deploy.build_package(copy)
     assert changed.build_id != plan.package.build_id
     calls.clear()
@@ -321,7 +322,7 @@ def test_job_of_a_removed_contract_is_reported_not_deleted(buckets: None, sessio
 
 def test_the_job_parses_the_deployed_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     """Glue passes the job's arguments to glue_job.py: the ingest job's own Glue parser accepts them."""
-    from glue_ingest import job
+    from glue_ingest import cli
 
     def get_resolved_options(argv: list[str], names: list[str]) -> dict[str, str]:
         return {n: argv[argv.index(f"--{n}") + 1] for n in names}
@@ -336,9 +337,9 @@ def test_the_job_parses_the_deployed_arguments(monkeypatch: pytest.MonkeyPatch) 
         argv = ["glue_job.py", "--JOB_NAME", definition["Name"]]
         for name, value in definition["DefaultArguments"].items():
             argv += [name, value]
-        parsed = job.parse_glue_args(argv, date(2024, 1, 2))
+        parsed = cli.parse_glue_args(argv, date(2024, 1, 2))
         dataset = definition["DefaultArguments"]["--dataset"]
-        expected = job.DatasetPaths(
+        expected = cli.DatasetPaths(
             *(f"s3://{LAKE}/lake/{layer}/{dataset}" for layer in ("raw", "bronze", "quarantine"))
         )
         assert parsed.targets == [(dataset, expected)]
@@ -428,9 +429,9 @@ ZIP_IMPORT = """
 import sys
 sys.path.insert(0, sys.argv[1])
 import glue_ingest.contracts as contracts
-import glue_ingest.job
+import glue_ingest.cli
 assert contracts.__file__.startswith(sys.argv[1]), contracts.__file__
-assert glue_ingest.job.__file__.startswith(sys.argv[1]), glue_ingest.job.__file__
+assert glue_ingest.cli.__file__.startswith(sys.argv[1]), glue_ingest.cli.__file__
 {check}
 """
 

@@ -64,7 +64,7 @@ def deliver(pool: Path, lake: Path, files: list[tuple[str, str]]) -> None:
 
 
 def ingest(spark: Any, lake: Path, dataset: str, day: date, start: datetime, **options: Any) -> Any:
-    from glue_ingest.job import DatasetPaths, IngestOptions, ingest_dataset
+    from glue_ingest.run import DatasetPaths, IngestOptions, ingest_dataset
 
     return ingest_dataset(spark, dataset, DatasetPaths.under_lake_root(str(lake), dataset), day, start,
                           IngestOptions(**options))

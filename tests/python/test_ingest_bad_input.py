@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from glue_ingest.job import EXIT_FILES_QUARANTINED_WHOLE, EXIT_OK, main
+from glue_ingest.cli import EXIT_FILES_QUARANTINED_WHOLE, EXIT_OK, main
 from tests.python.conftest import Lake
 
 pytestmark = pytest.mark.spark

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from glue_ingest import catalog
+from glue_ingest.cli import main
 from glue_ingest.commit import FAIL_AFTER_MOVES_ENV
-from glue_ingest.job import main
 from tests.python.conftest import Lake
 
 pytestmark = pytest.mark.spark

@@ -161,12 +161,12 @@ def test_json_layout(head: bytes, complete: bool, expected: str | None) -> None:
 
 
 def test_json_layout_reads_on_through_leading_whitespace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(read, "HEAD_BYTES", 4)
+    monkeypatch.setattr(read.files, "HEAD_BYTES", 4)
     with pytest.raises(read.NeedMoreBytes):
         json_layout(b"    ", complete=False)
     path = tmp_path / "a.json.gz"
     path.write_bytes(gzip.compress(b" " * 1000 + b"\n[]"))
-    assert read._from_head(st.LocalStorage(), RawFile(str(path), "a.json.gz", path.stat().st_size), json_layout) == (
+    assert read.files._from_head(st.LocalStorage(), RawFile(str(path), "a.json.gz", path.stat().st_size), json_layout) == (
         read.JSON_ARRAY
     )
 

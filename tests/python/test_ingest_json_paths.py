@@ -2,7 +2,7 @@
 keep exact, the Python parser for the rest.
 
 Every JSON line of the bad-input matrix, of the parser's own table and of the cases below is read by
-Spark as the job reads it, and each record must equal what `read.parse_ndjson_line`, the reference,
+Spark as the job reads it, and each record must equal what `jsonrecords.parse_ndjson_line`, the reference,
 makes of the same bytes: values, key presence, extra keys and error text. The test also shows the JVM
 path is really taken: plain lines must be JVM-exact, and the ones it cannot keep must not be.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from glue_ingest.contracts import load_contract
-from glue_ingest.read import parse_ndjson_line
+from glue_ingest.jsonrecords import parse_ndjson_line
 from tests.python import test_bad_input_matrix as matrix
 from tests.python import test_ingest_json as parser_table
 
@@ -73,8 +73,8 @@ def read_like_the_job(spark: Any, path: Path, columns: tuple[str, ...]) -> dict[
     """Line number -> (jvm exact, values, present, extra, error) as the job's JSON-lines path reads them."""
     from pyspark.sql import functions as F
 
-    from glue_ingest.jsonlines import JVM_EXACT, RECORD_NUMBER, SOURCE_FILE, json_lines, json_records
     from glue_ingest.read import EXTRA_TEXT, PRESENT, RECORD_ERROR, ROW_ID, position_column
+    from glue_ingest.read.json import JVM_EXACT, RECORD_NUMBER, SOURCE_FILE, json_lines, json_records
 
     lines = json_lines(spark, [str(path)], parse=True)
     # One small file is one split: row ids count from 0 in file order.
@@ -147,3 +147,15 @@ def test_what_the_jvm_path_must_refuse_and_must_take(spark: Any, tmp_path: Path)
     exact = check(spark, tmp_path, columns, MUST_GO_TO_PYTHON + MUST_STAY_IN_THE_JVM)
     assert [line for line in MUST_GO_TO_PYTHON if exact.get(line)] == []
     assert [line for line in MUST_STAY_IN_THE_JVM if not exact[line]] == []
+
+
+def test_the_reference_parser_needs_no_spark() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, glue_ingest.jsonrecords; "
+        "print(sorted(m for m in sys.modules if m.startswith(('pyspark', 'pandas'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -49,7 +49,7 @@ def _raw(tmp_path: Path, name: str, data: bytes) -> RawFile:
 
 
 def test_header_longer_than_first_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(read, "HEAD_BYTES", 4)
+    monkeypatch.setattr(read.files, "HEAD_BYTES", 4)
     columns = [f"column_{i}" for i in range(50)]
     file = _raw(tmp_path, "wide.csv", (",".join(columns) + "\r\n" + ",".join("1" * 50) + "\r\n").encode())
     header = read.read_csv_header(st.LocalStorage(), file)

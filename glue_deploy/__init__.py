@@ -1,6 +1,6 @@
 """Deploy the ingest job to AWS Glue 5: package, upload, databases, one Glue job per dataset.
 
-    python -m glue_ingest.deploy --env dev --lake-bucket B [--prefix lake] --artifacts-bucket A \\
+    python -m glue_deploy --env dev --lake-bucket B [--prefix lake] --artifacts-bucket A \\
         --role-arn ARN [--region R] [--datasets all] [--worker-type G.1X] [--daily-raw-gb GB]
         [--workers N] [--timeout-minutes M] [--dry-run]
 
@@ -50,12 +50,10 @@ from typing import Any
 
 from glue_ingest.contracts import available_datasets, load_contract
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1] / "glue_ingest"  # what is shipped to Glue
 PACKAGE_NAME = "glue_ingest"
 PACKAGE_FILE = "glue_ingest.zip"
 SCRIPT_FILE = "glue_job.py"
-# Modules only the deployer needs: not shipped to Glue (a change to them is not a new build).
-NOT_SHIPPED = {"deploy.py"}
 PACKAGE_FORMAT = "glue_ingest-zip-1"  # part of the build id: changing how the zip is made changes it
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 
@@ -249,7 +247,7 @@ def package_files(package_dir: Path = PACKAGE_DIR) -> list[tuple[str, bytes]]:
     paths = [
         p
         for p in package_dir.rglob("*.py")
-        if "__pycache__" not in p.parts and not (p.parent == package_dir and p.name in NOT_SHIPPED)
+        if "__pycache__" not in p.parts
     ]
     paths += list((package_dir / "contracts").glob("*.yml"))
     files = [(f"{PACKAGE_NAME}/{p.relative_to(package_dir).as_posix()}", p.read_bytes()) for p in paths]
@@ -348,7 +346,7 @@ def job_definition(
             "project": "lakehouse",
             "env": settings.env,
             "dataset": dataset,
-            "managed-by": "glue_ingest.deploy",
+            "managed-by": "glue_deploy",
         },
     }
 
@@ -575,7 +573,7 @@ def deploy(plan: Plan, session: Any = None) -> Report:
 
 def parse_args(argv: Sequence[str]) -> tuple[Settings, bool]:
     parser = argparse.ArgumentParser(
-        prog="python -m glue_ingest.deploy",
+        prog="python -m glue_deploy",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -643,6 +641,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report.text())
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,6 +1,7 @@
-"""JSON lines parsed in the JVM, with the Python parser for the lines the JVM cannot keep exact.
+"""JSON: JSON-lines files read as lines, split across tasks, parsed in the JVM where that is exact;
+JSON array files read whole, one per task, parsed in Python (`jsonrecords`).
 
-Spark's `from_json` into `map<string,string>` is fast, but it is not the contract of `read.parse_ndjson_line`:
+Spark's `from_json` into `map<string,string>` is fast, but it is not the contract of `jsonrecords.parse_ndjson_line`:
 Spark 3.5 rewrites decimals (`12.50` becomes `12.5`, SPARK-48148) and `-0`, writes nested values its own
 way, keeps the last of duplicate keys, accepts text after the object, and has no words for why a line is
 not JSON. So a line takes the JVM path only when it is, provably, a flat JSON object whose values Spark
@@ -22,33 +23,166 @@ paths equal on every case of the bad-input matrix.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, BinaryType, BooleanType, StringType, StructField, StructType
-
-from glue_ingest.read import (
-    BLOCK_START,
-    EXTRA_TEXT,
-    LINE,
-    PRESENT,
-    RAW_TEXT,
-    RECORD_ERROR,
-    ROW_ID,
-    SOURCE_URI,
-    WHOLE_FILE,
-    LineBlock,
-    line_blocks,
-    line_text,
-    parse_ndjson_line,
-    position_column,
-    row_ids,
+from pyspark.sql.types import (
+    ArrayType,
+    BinaryType,
+    BooleanType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
 )
 
-RECORD_NUMBER = "_record_number"  # as transform names it (transform imports read; read does not import it)
+from glue_ingest import storage as st
+from glue_ingest.contracts import load_contract
+from glue_ingest.jsonrecords import _JSON_SPACE, _UTF8_BOM, JsonElement, parse_json_array, parse_ndjson_line
+from glue_ingest.read.files import (
+    JSON_ARRAY,
+    NDJSON,
+    SOURCE_URI,
+    FileGroup,
+    NeedMoreBytes,
+    RawFile,
+    ReadPlan,
+    RejectedFile,
+    _from_head,
+    _log_planning,
+    _not_gzip,
+    _unreadable_reason,
+    escape_glob,
+    map_files,
+    position_column,
+)
+from glue_ingest.read.lines import BLOCK_START, LINE, ROW_ID, LineBlock, line_blocks, line_text, row_ids
+
+# As transform names them (transform imports the readers, not the other way round).
+RECORD_NUMBER = "_record_number"
 SOURCE_FILE = "_source_file"
+
+# Columns of the JSON reader's DataFrame, besides the contract columns (`_c0`, ...) and SOURCE_URI.
+PRESENT = "_present"  # array<boolean>, per contract column: does the record have the key at all
+EXTRA_TEXT = "_extra_text"  # JSON object of the keys the contract lacks; null when there are none
+RECORD_ERROR = "_record_error"  # why the record cannot be loaded (invalid UTF-8 or JSON); else null
+WHOLE_FILE = "_whole_file"  # the record is the whole file, which does not parse (RECORD_ERROR says why)
+RAW_TEXT = "_raw_text"  # the record as delivered, for the quarantine (bad bytes as U+FFFD)
+POSITION = "_position"  # the record number: line number, or position in the array; null if WHOLE_FILE
+JSON_COLUMNS = (PRESENT, EXTRA_TEXT, RECORD_ERROR, WHOLE_FILE, RAW_TEXT, SOURCE_URI, POSITION)
+_BYTES = "_bytes"
+_PARSED = "_parsed"
+RECORD_TYPE = StructType(
+    [
+        StructField("values", ArrayType(StringType())),
+        StructField("present", ArrayType(BooleanType())),
+        StructField("extra", StringType()),
+        StructField("error", StringType()),
+    ]
+)
+
+
+ELEMENT_TYPE = StructType(
+    [
+        StructField("position", LongType()),
+        StructField("raw", StringType()),
+        StructField("record", RECORD_TYPE),
+        StructField("whole_file", BooleanType()),
+    ]
+)
+
+
+def _json_frame(parsed: Column, raw: Column, whole_file: Column, position: Column, width: int) -> list[Column]:
+    """The JSON reader's columns from a parsed JsonRecord struct."""
+    return [
+        *[parsed["values"][i].alias(position_column(i)) for i in range(width)],
+        parsed["present"].alias(PRESENT),
+        parsed["extra"].alias(EXTRA_TEXT),
+        parsed["error"].alias(RECORD_ERROR),
+        whole_file.alias(WHOLE_FILE),
+        raw.alias(RAW_TEXT),
+        F.col(SOURCE_URI),
+        position.cast(LongType()).alias(POSITION),
+    ]
+
+
+def json_layout(head: bytes, complete: bool) -> str | None:
+    """NDJSON or JSON_ARRAY from a file's first bytes; None when the file holds only whitespace."""
+    if head.startswith(_UTF8_BOM):
+        head = head[len(_UTF8_BOM) :]
+    start = head.lstrip(_JSON_SPACE.encode())[:1]
+    if not start:
+        if not complete:
+            raise NeedMoreBytes
+        return None
+    return JSON_ARRAY if start == b"[" else NDJSON
+
+
+class JsonReader:
+    """UTF-8 JSON: lines of objects (NDJSON/JSONL) or one array of objects, told apart per file.
+
+    Records are parsed in Python, not with Spark's JSON functions: these rewrite numbers (`12.50`
+    becomes `12.5`, `1e2` becomes `100.0`), and bronze keeps values exactly as delivered. A key the
+    contract has becomes its column (a string as itself, anything else as its JSON text); the others
+    go to the extra JSON object, as CSV's extra columns do.
+    """
+
+    def plan(self, storage: st.Storage, files: Sequence[RawFile], dataset: str) -> ReadPlan:
+        columns = tuple(load_contract(dataset).column_names)
+        plan = ReadPlan()
+        groups: dict[str, FileGroup] = {}
+
+        def probe(file: RawFile) -> tuple[str | None, str | None]:
+            reason = _unreadable_reason(file)
+            try:
+                return (_from_head(storage, file, json_layout) if file.size else None), reason
+            except zlib.error as exc:
+                return None, reason or _not_gzip(exc)
+
+        for i, (file, (layout, reason)) in enumerate(zip(files, map_files(files, probe), strict=True), start=1):
+            _log_planning(dataset, i, files, "JSON layout detected")
+            if reason:
+                plan.rejected.append(RejectedFile(file, reason, None))
+            elif layout is None:
+                plan.empty.append(file)
+            else:
+                groups.setdefault(layout, FileGroup(columns, "", layout=layout)).files.append(file)
+        plan.groups = list(groups.values())
+        return plan
+
+    def read(self, spark: SparkSession, storage: st.Storage, group: FileGroup) -> DataFrame:
+        paths = [escape_glob(storage.spark_path(f.path)) for f in group.files]
+        if group.layout != JSON_ARRAY:
+            # JSON lines are read as lines, split across tasks (`json_lines` below, and stage.py).
+            raise ValueError(f"JsonReader.read reads JSON arrays, not {group.layout}")
+        return self._read_arrays(spark, paths, group.columns)
+
+    @staticmethod
+    def _read_arrays(spark: SparkSession, paths: list[str], columns: tuple[str, ...]) -> DataFrame:
+        # One row per file: positions and raw texts of elements need the whole text.
+        files = spark.read.text(paths, wholetext=True).select(
+            F.col("value").cast(BinaryType()).alias(_BYTES), F.input_file_name().alias(SOURCE_URI)
+        )
+        parse = F.udf(_array_parser(columns), ArrayType(ELEMENT_TYPE))
+        elements = files.select(F.col(SOURCE_URI), F.explode(parse(F.col(_BYTES))).alias(_PARSED))
+        element = F.col(_PARSED)
+        return elements.select(
+            *_json_frame(element["record"], element["raw"], element["whole_file"], element["position"], len(columns))
+        )
+
+
+def _array_parser(columns: tuple[str, ...]) -> Callable[[bytes | bytearray], list[JsonElement]]:
+    def parse(data: bytes | bytearray) -> list[JsonElement]:
+        return parse_json_array(bytes(data), columns)
+
+    return parse
+
+
+# --- JSON lines ------------------------------------------------------------------------------------
+
 
 JSON_MAP = "_json_map"  # the line as map<string,string>, when Spark parses it
 JVM_EXACT = "_jvm_exact"  # the JVM path's result is the Python parser's

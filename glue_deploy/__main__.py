@@ -1,0 +1,3 @@
+from glue_deploy import main
+
+raise SystemExit(main())
