@@ -166,7 +166,8 @@ def test_json_layout_reads_on_through_leading_whitespace(tmp_path: Path, monkeyp
         json_layout(b"    ", complete=False)
     path = tmp_path / "a.json.gz"
     path.write_bytes(gzip.compress(b" " * 1000 + b"\n[]"))
-    assert read.files._from_head(st.LocalStorage(), RawFile(str(path), "a.json.gz", path.stat().st_size), json_layout) == (
+    file = RawFile(str(path), "a.json.gz", path.stat().st_size)
+    assert read.files._from_head(st.LocalStorage(), file, json_layout) == (
         read.JSON_ARRAY
     )
 
@@ -228,15 +229,9 @@ def test_line_numbers_are_exact_when_a_file_is_split(spark: Any, tmp_path: Path,
     lake.deliver(name, gzip.compress(content) if gzipped else content)
     lake.deliver("small.jsonl", event(1) + "\n")
 
-    key = "spark.sql.files.maxPartitionBytes"
-    previous = spark.conf.get(key)
-    spark.conf.set(key, "16384")
-    try:
-        if not gzipped:
-            assert spark.read.text(str(lake.raw / name)).rdd.getNumPartitions() > 10
-        summary = lake.ingest(spark)
-    finally:
-        spark.conf.set(key, previous)
+    # Splits of 16 KiB: the plain file is read by many tasks, each writing its own bronze file.
+    summary = lake.ingest(spark, raw_bytes_per_file=16384)
+    assert (len(summary.bronze_files) > 10) is not gzipped
 
     rows = lake.duckdb_rows(columns="_record_number, event_id, price, _source_file")
     assert sorted(r[:3] for r in rows if r[3] == name) == expected
@@ -246,6 +241,44 @@ def test_line_numbers_are_exact_when_a_file_is_split(spark: Any, tmp_path: Path,
     ]
     counts = {f.path: (f.records_read, f.records_written, f.records_quarantined) for f in summary.files}
     assert counts == {name: (len(expected) + len(broken), len(expected), len(broken)), "small.jsonl": (1, 1, 0)}
+
+
+@pytest.mark.spark
+def test_decimals_nested_values_and_duplicate_keys_end_to_end(spark: Any, tmp_path: Path) -> None:
+    """Across many splits: decimals keep their text (the JVM path quotes them), nested values are compact
+    JSON text (the Python path), duplicate keys quarantine the record, a file of bad records only
+    writes no bronze."""
+    lake = Lake(tmp_path / "lake", dataset="user_events")
+    lines, expected, bad = [], [], []
+    for n in range(1, 1201):
+        if n % 50 == 0:
+            lines.append(f'{{"event_id":"e{n}","event_id":"x","user_id":"u","event_type":"v"}}')
+            bad.append((n, lines[-1], 'invalid JSON: duplicate key(s) "event_id"'))
+        elif n % 7 == 0:
+            lines.append(event(n)[:-1] + f', "price": {n}.50, "tags": {{"a": [1, 2.0]}}}}')
+            expected.append((n, f"e{n}", f"{n}.50", '{"tags":"{\\"a\\":[1,2.0]}"}'))
+        else:
+            lines.append(event(n)[:-1] + f', "price": -0.0{n}}}')
+            expected.append((n, f"e{n}", f"-0.0{n}", None))
+    lake.deliver("mixed.jsonl", "\n".join(lines) + "\n")
+    lake.deliver("all_bad.jsonl", "{x}\n[1]\n\n" + '{"event_id": 1.5e}' + "\n")
+
+    summary = lake.ingest(spark, raw_bytes_per_file=8192)
+
+    rows = lake.duckdb_rows(columns="_record_number, event_id, price, _extra, _source_file")
+    assert sorted(r[:4] for r in rows) == expected
+    assert {r[4] for r in rows} == {"mixed.jsonl"}
+    quarantined = sorted(lake.duckdb_rows("quarantine", "_source_file, _record_number, raw_record, reason"))
+    assert quarantined == sorted(
+        [("mixed.jsonl", *b) for b in bad]
+        + [
+            ("all_bad.jsonl", 1, "{x}", "invalid JSON: Expecting property name enclosed in double quotes"),
+            ("all_bad.jsonl", 2, "[1]", "invalid JSON: expected an object, got an array"),
+            ("all_bad.jsonl", 4, '{"event_id": 1.5e}', "invalid JSON: Expecting ',' delimiter"),
+        ]
+    )
+    counts = {f.path: (f.records_read, f.records_written, f.records_quarantined) for f in summary.files}
+    assert counts == {"mixed.jsonl": (1200, 1200 - len(bad), len(bad)), "all_bad.jsonl": (3, 0, 3)}
 
 
 @pytest.mark.spark
