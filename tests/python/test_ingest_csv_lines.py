@@ -153,3 +153,42 @@ def test_the_run_summary_accounts_for_every_line(spark: Any, lake: Lake) -> None
         assert (f["records_read"], f["records_written"], f["records_quarantined"]) == (699, 699 - bad_count, bad_count)
     assert len(lake.duckdb_rows()) == sum(f["records_written"] for f in on_disk["files"])
     assert len(lake.duckdb_rows("quarantine")) == sum(f["records_quarantined"] for f in on_disk["files"])
+
+
+TRICKY_LINES = [
+    'a,b,c', '"a",b,c', '"a""b",c,d', '"abc"d,e,f', '"abc"d"ef,g,h', 'a,b,"c"', '"",,', 'a,,"x,y"',
+    '"a\u00e9",b,c', 'a,b', 'a,b,c,d', '"abc" ,x,y', ' "a",b,c', 'a,"b""",c', '"a,b",,',
+    # These leave a quoted field open: the line reader must not take them.
+    'x"y,"z', '"a""', 'a,"b', 'a,b,"c""', '"a,b,c',
+]
+
+
+def test_a_line_the_line_reader_takes_parses_as_the_file_reader_parses_it(spark: Any, tmp_path: Any) -> None:
+    """The quote check against Spark's multi-line CSV reader: every line it lets through parses the same
+    way with `from_csv` as in a file of its own; every line it refuses parses differently there."""
+    from pyspark.sql import functions as F
+
+    from glue_ingest.read import CsvReader, FileGroup, RawFile, csv_fields, opens_quoted_field
+    from glue_ingest.read.csv import csv_lines
+    from glue_ingest.storage import LocalStorage
+
+    files = []
+    for i, line in enumerate(TRICKY_LINES):
+        path = tmp_path / f"f{i:02d}.csv"
+        path.write_bytes(f"h1,h2,h3\n{line}\n".encode())
+        files.append(RawFile(str(path), path.name, path.stat().st_size))
+    fields = ["_c0", "_c1", "_c2", "_corrupt_record"]
+    lines = csv_lines(spark, [f.path for f in files], "\n", parse_width=3)
+    by_line = {
+        r["_line"]: ([r[f] for f in fields], r["opens"])
+        for r in csv_fields(lines.withColumn("opens", opens_quoted_field(F.col("_line"))), 3, ["_line", "opens"])
+        .collect()
+    }
+    group = FileGroup(("h1", "h2", "h3"), "\n", files)
+    whole = {r["_source_uri"].rsplit("/", 1)[1]: [r[f] for f in fields] for r in CsvReader().read(
+        spark, LocalStorage(), group).collect()}
+    assert len(whole) == len(TRICKY_LINES)
+    for i, line in enumerate(TRICKY_LINES):
+        parsed, opens = by_line[line]
+        same = parsed == whole[f"f{i:02d}.csv"]
+        assert same is not opens, (line, opens, parsed, whole[f"f{i:02d}.csv"])
