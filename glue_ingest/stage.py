@@ -447,7 +447,7 @@ class Stager:
             files = {uri: f for uri, f in g.files.items() if f.relative in whole}
             if not files:
                 continue
-            paths = [g.paths[g.group.files.index(f)] for f in files.values()]
+            paths = self._paths(list(files.values()))
             for f in files.values():
                 self.stats[f.relative].add(whole[f.relative], g.expected[f.relative])
                 g.rejected.add(f.relative)
@@ -527,7 +527,7 @@ class Stager:
                 n = written.get(f.relative, 0)
                 self.stats[f.relative].add(None, n)
                 if n < g.expected[f.relative]:
-                    paths.append(g.paths[g.group.files.index(f)])
+                    paths += self._paths([f])
                 elif n > g.expected[f.relative]:
                     raise StageError(
                         f"dataset {self.dataset}: {f.relative}: {n} bronze rows staged, but the file has "

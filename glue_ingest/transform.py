@@ -27,14 +27,14 @@ from glue_ingest.read import (
     RAW_TEXT,
     READ_ORDER,
     RECORD_ERROR,
+    RECORD_NUMBER,
+    SOURCE_FILE,
     SOURCE_URI,
     WHOLE_FILE,
     position_column,
 )
 
 EXTRA = "_extra"
-SOURCE_FILE = "_source_file"
-RECORD_NUMBER = "_record_number"
 RUN_ID = "_ingest_run_id"
 INGESTED_AT = "_ingested_at"
 # Working columns, never written.

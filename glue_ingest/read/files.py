@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 CORRUPT_RECORD = "_corrupt_record"
 SOURCE_URI = "_source_uri"
+# Lineage columns of bronze and quarantine, which the readers number and name.
+SOURCE_FILE = "_source_file"
+RECORD_NUMBER = "_record_number"
 READ_ORDER = "_read_order"
 # File layouts, one reader step each.
 CSV = "csv"

@@ -45,6 +45,8 @@ from glue_ingest.jsonrecords import _JSON_SPACE, _UTF8_BOM, JsonElement, parse_j
 from glue_ingest.read.files import (
     JSON_ARRAY,
     NDJSON,
+    RECORD_NUMBER,
+    SOURCE_FILE,
     SOURCE_URI,
     FileGroup,
     NeedMoreBytes,
@@ -60,10 +62,6 @@ from glue_ingest.read.files import (
     position_column,
 )
 from glue_ingest.read.lines import BLOCK_START, LINE, ROW_ID, LineBlock, line_blocks, line_text, row_ids
-
-# As transform names them (transform imports the readers, not the other way round).
-RECORD_NUMBER = "_record_number"
-SOURCE_FILE = "_source_file"
 
 # Columns of the JSON reader's DataFrame, besides the contract columns (`_c0`, ...) and SOURCE_URI.
 PRESENT = "_present"  # array<boolean>, per contract column: does the record have the key at all

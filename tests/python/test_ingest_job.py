@@ -310,6 +310,7 @@ def test_no_raw_folder_is_not_an_error(spark: Any, lake: Lake) -> None:
 def test_record_numbers_are_exact_across_many_files(spark: Any, lake: Lake, packed: bool) -> None:
     from glue_ingest import storage as st
     from glue_ingest.read import CsvReader, list_raw_files
+    from glue_ingest.stage import session_conf
 
     expected = set()
     for name, rows in [("a.csv", 700), ("b/b.csv", 1), ("c.csv", 450), ("d.csv", 999)]:
@@ -321,20 +322,11 @@ def test_record_numbers_are_exact_across_many_files(spark: Any, lake: Lake, pack
         "spark.sql.files.openCostInBytes": "1" if packed else "134217728",
         "spark.sql.files.minPartitionNum": "1",
     }
-    previous = {key: spark.conf.get(key, None) for key in settings}
-    for key, value in settings.items():
-        spark.conf.set(key, value)
-    try:
+    with session_conf(spark, settings):
         reader, storage = CsvReader(), st.LocalStorage()
         (group,) = reader.plan(storage, list_raw_files(storage, str(lake.raw)), "web_logs").groups
         assert reader.read(spark, storage, group).rdd.getNumPartitions() == (1 if packed else 4)
         summary = lake.ingest(spark, max_records_per_file=500)
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
     rows = lake.duckdb_rows(columns="_source_file, _record_number, user_id")
     assert len(rows) == len(expected)
     assert set(rows) == expected
