@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from bench import data
-from bench.procs import dir_bytes, log
+from bench.procs import BIN, dir_bytes, log, run
 from bench.workspace import Workspace
 
 CORES = 2
@@ -42,6 +44,9 @@ class IngestFigure:
     duckdb_seconds: float
     duckdb_bytes: int
     workspace: Workspace
+    # Spark's floor (bench/spark_floor.py): text reader, from_csv / from_json, zstd Parquet; wall, JVM start included
+    floor_seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # the job's wall time by stage (see `job_stages`)
 
     @property
     def ratio(self) -> float:
@@ -50,6 +55,41 @@ class IngestFigure:
     @property
     def steady_ratio(self) -> float:
         return self.spark_steady_seconds / self.duckdb_seconds
+
+    @property
+    def floor_ratio(self) -> float:
+        return self.floor_seconds / self.duckdb_seconds if self.floor_seconds else float("nan")
+
+
+# What the job's log says each stage took (stage.py and run.py log them).
+_STAGE_PATTERNS = {
+    "pre-pass": r"pre-pass over .* in ([0-9.]+) s",
+    "records read whole": r"read and counted the records of .* in ([0-9.]+) s",
+    "bronze write": r"bronze written to staging in ([0-9.]+) s",
+    "quarantine write": r"quarantine written to staging in ([0-9.]+) s",
+}
+STAGES = ("process and Spark start", *_STAGE_PATTERNS, "planning, read-back, commit")
+
+
+def job_stages(log_text: str, wall: float, steady: float) -> dict[str, float]:
+    """The job's wall time by stage: start (wall less the dataset run), the logged stages, and the rest of
+    the dataset run (listing, planning, reading the staged counts back, the commit and the run summary)."""
+    stages = {"process and Spark start": wall - steady}
+    for name, pattern in _STAGE_PATTERNS.items():
+        stages[name] = sum(float(m) for m in re.findall(pattern, log_text))
+    stages["planning, read-back, commit"] = steady - sum(stages[n] for n in _STAGE_PATTERNS)
+    return stages
+
+
+def spark_floor(work: Path, fmt: str, dataset: str, source: Path) -> float:
+    """Wall seconds of bench/spark_floor.py on the file (a fresh process, as the job is)."""
+    ws = Workspace(work / f"floor-{dataset}")
+    out = ws.root / "out"
+    command = [str(BIN / "python"), "-m", "bench.spark_floor", "--format", fmt, "--source", str(source),
+               "--out", str(out), "--dataset", dataset]
+    result = run(command, ws.env(**env_2_cores()), ws.root / "cmd-logs" / f"floor-{fmt}.log")
+    shutil.rmtree(out, ignore_errors=True)
+    return result.seconds
 
 
 def source_file(work: Path, fmt: str, rows: int) -> Path:
@@ -96,14 +136,18 @@ def measure(work: Path, fmt: str, rows: int) -> IngestFigure:
     log(f"ingest: {rows:,} {fmt} rows with DuckDB COPY ...")
     out = work / "duckdb-out" / f"{dataset}-{rows}.parquet"
     duck_seconds = duckdb_copy(source_sql, out)
+    log(f"ingest: {rows:,} {fmt} rows with Spark's floor (text reader, parse, write) ...")
+    floor_seconds = spark_floor(work, fmt, dataset, source)
     figure = IngestFigure(
         fmt=fmt, dataset=dataset, rows=rows, raw_bytes=source.stat().st_size, spark_seconds=result.seconds,
         spark_steady_seconds=summary["duration_seconds"], spark_peak_rss=result.peak_tree_rss,
         records_written=totals["records_written"], records_quarantined=totals["records_quarantined"],
         bronze_bytes=dir_bytes(ws.lake / "bronze" / dataset, ".parquet"), duckdb_seconds=duck_seconds,
-        duckdb_bytes=out.stat().st_size, workspace=ws)
+        duckdb_bytes=out.stat().st_size, workspace=ws, floor_seconds=floor_seconds,
+        stages=job_stages(result.output, result.seconds, summary["duration_seconds"]))
     log(f"ingest: {fmt} {rows:,} rows: spark {figure.spark_seconds:.1f} s "
-        f"(steady {figure.spark_steady_seconds:.1f} s), duckdb {duck_seconds:.1f} s, ratio {figure.ratio:.1f}")
+        f"(steady {figure.spark_steady_seconds:.1f} s), Spark's floor {floor_seconds:.1f} s, "
+        f"duckdb {duck_seconds:.1f} s, ratio {figure.ratio:.1f}")
     out.unlink()
     return figure
 

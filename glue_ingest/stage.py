@@ -251,40 +251,49 @@ class Stager:
     def _paths(self, files: Sequence[RawFile]) -> list[str]:
         return [escape_glob(self.source.spark_path(f.path)) for f in files]
 
-    def _plan_lines(self, group: FileGroup, work: _Work, problem: str | None) -> None:
+    def _plan_lines(self, groups: Sequence[tuple[FileGroup, str | None]], work: _Work) -> None:
+        """The pre-pass of every CSV group (with its header problem, if any), in one Spark job."""
         clock = time.monotonic()
-        paths = self._paths(group.files)
-        blocks = line_blocks(csv_lines(self.spark, paths, group.line_sep), opens_quote=opens_quoted_field(F.col(LINE)))
-        by_uri = match_source_uris(sorted({b.uri for b in blocks}), group.files)
-        lines: dict[str, int] = {}
+        paths = [self._paths(group.files) for group, _ in groups]
+        # Each group is read as the write pass reads it (its own scan: the same splits and row ids).
+        scans = [csv_lines(self.spark, p, group.line_sep) for p, (group, _) in zip(paths, groups, strict=True)]
+        lines = reduce(DataFrame.union, scans)
+        blocks = line_blocks(lines, opens_quote=opens_quoted_field(F.col(LINE)))
+        files = [f for group, _ in groups for f in group.files]
+        by_uri = match_source_uris(sorted({b.uri for b in blocks}), files)
+        group_of = {f.relative: i for i, (group, _) in enumerate(groups) for f in group.files}
+        lines_of: dict[str, int] = {}
         multi_line: set[str] = set()
         for b in blocks:
-            lines[b.uri] = lines.get(b.uri, 0) + b.lines
+            lines_of[b.uri] = lines_of.get(b.uri, 0) + b.lines
             if b.opens_quote:
                 multi_line.add(b.uri)
-        as_lines = {uri: f for uri, f in by_uri.items() if uri not in multi_line}
-        expected = {f.relative: lines[uri] - 1 for uri, f in as_lines.items()}  # less the header
         log.info(
             "dataset %s: pre-pass over %d file(s) in %.1f s: %d split(s), %d line(s); %d file(s) with a "
             "quoted line break read whole",
             self.dataset,
-            len(group.files),
+            len(files),
             time.monotonic() - clock,
             len(blocks),
-            sum(lines.values()),
+            sum(lines_of.values()),
             len(multi_line),
         )
-        if multi_line:
-            whole = [by_uri[uri] for uri in sorted(multi_line)]
-            sub = FileGroup(group.columns, group.line_sep, whole, group.header_lines, group.layout)
-            work.record_frames.append(self._conformed(sub, problem))
-            work.record_files += whole
-        if problem:
-            # Rejected whole: its records are counted (the pre-pass did), not read.
-            for path, count in expected.items():
-                self.stats[path].add(problem, count)
-        elif as_lines:
-            work.line_groups.append(LineGroup(group, paths, blocks, as_lines, expected))
+        for i, (group, problem) in enumerate(groups):
+            uris = {uri: f for uri, f in by_uri.items() if group_of[f.relative] == i}
+            as_lines = {uri: f for uri, f in uris.items() if uri not in multi_line}
+            expected = {f.relative: lines_of[uri] - 1 for uri, f in as_lines.items()}  # less the header
+            whole = [uris[uri] for uri in sorted(multi_line) if uri in uris]
+            if whole:
+                sub = FileGroup(group.columns, group.line_sep, whole, group.header_lines, group.layout)
+                work.record_frames.append(self._conformed(sub, problem))
+                work.record_files += whole
+            if problem:
+                # Rejected whole: its records are counted (the pre-pass did), not read.
+                for path, count in expected.items():
+                    self.stats[path].add(problem, count)
+            elif as_lines:
+                group_blocks = [b for b in blocks if b.uri in uris]
+                work.line_groups.append(LineGroup(group, paths[i], group_blocks, as_lines, expected))
 
     def _plan_json_lines(self, group: FileGroup, work: _Work) -> None:
         clock = time.monotonic()
@@ -313,6 +322,7 @@ class Stager:
 
     def _plan(self, plan: ReadPlan) -> _Work:
         work = _Work(rejected=[(r.file.relative, r.header_line, r.reason) for r in plan.rejected])
+        csv_groups: list[tuple[FileGroup, str | None]] = []
         for r in plan.rejected:
             self.stats[r.file.relative].add(r.reason, 1)
         for i, group in enumerate(plan.groups, start=1):
@@ -329,12 +339,14 @@ class Stager:
                 sum(f.size for f in group.files),
             )
             if group.layout == CSV:
-                self._plan_lines(group, work, problem)
+                csv_groups.append((group, problem))
             elif group.layout == NDJSON:
                 self._plan_json_lines(group, work)
             else:
                 work.record_frames.append(self._conformed(group, problem))
                 work.record_files += group.files
+        if csv_groups:
+            self._plan_lines(csv_groups, work)
         return work
 
     # --- staging ----------------------------------------------------------------------------------

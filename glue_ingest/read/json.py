@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Sequence
+from functools import reduce
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -187,8 +188,10 @@ JVM_EXACT = "_jvm_exact"  # the JVM path's result is the Python parser's
 
 _WS = "[ \\t]*"
 # A JSON string without a `\\u` escape of a surrogate (Spark would keep half a pair) or of a control
-# character (Spark writes `\\u001F`, Python `\\u001f`).
-_STRING = r'"(?:[^"\\]++|\\[^u]|\\u(?![dD][89abAB]|00[01])[0-9a-fA-F]{4})*+"'
+# character (Spark writes `\\u001F`, Python `\\u001f`), and without U+FFFD: the pattern is matched on the
+# line decoded by Java, which puts U+FFFD in place of bytes that are not UTF-8, so a line that is not UTF-8
+# fails it (as does a line with a real U+FFFD, which the Python parser then reads: rare, and still exact).
+_STRING = r'"(?:[^"\\\ufffd]++|\\["\\/bfnrt]|\\u(?![dD][89abAB]|00[01])[0-9a-fA-F]{4})*+"'
 _INTEGER = "(?:0|-?[1-9][0-9]*+)"  # as Spark writes it back: not `-0`
 _NUMBER = "-?(?:0|[1-9][0-9]*+)(?:[.][0-9]++)?(?:[eE][+-]?[0-9]++)?"  # any JSON number
 
@@ -251,7 +254,7 @@ def jvm_exact(line: Column, as_map: Column) -> Column:
         & as_map.isNotNull()
         # Spark's map keeps every key, duplicates too: only distinct keys give the same size.
         & (F.size(F.array_distinct(F.map_keys(as_map))) == F.size(as_map))
-        & ~F.decode(line.cast(BinaryType()), "UTF-8").contains(REPLACEMENT_CHAR)
+        # Valid UTF-8: the patterns of `flat_kind` refuse a line that is not (see _STRING).
     )
     return F.coalesce(exact, F.lit(False)).alias(JVM_EXACT)
 
@@ -262,11 +265,15 @@ _FLAT = "_flat"
 def jvm_record(as_map: Column, columns: Sequence[str]) -> dict[str, Column | list[Column]]:
     """values (one column each), present and extra of a JVM-exact line, as `read.JsonRecord` has them."""
     contract = F.array(*[F.lit(c) for c in columns])
+    present = [F.map_contains_key(as_map, c) for c in columns]
+    known = reduce(lambda a, b: a + b, [p.cast("int") for p in present])
+    # The keys are distinct (JVM_EXACT), so the line has keys the contract lacks exactly when it has more
+    # keys than contract keys; only then is the (interpreted, higher-order) filter evaluated.
     extra = F.map_filter(as_map, lambda k, _v: ~F.array_contains(contract, k))
     return {
         "values": [as_map[c] for c in columns],
-        "present": F.array(*[F.map_contains_key(as_map, c) for c in columns]),
-        "extra": F.when(F.size(extra) > 0, F.to_json(extra)),
+        "present": F.array(*present),
+        "extra": F.when(F.size(as_map) > known, F.to_json(extra)),
     }
 
 

@@ -20,6 +20,7 @@ import yaml
 
 from bench import data
 from bench.history import day_of, files_by_day
+from bench.ingest import STAGES, job_stages
 from bench.profiling import profile_select
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,3 +83,17 @@ def test_generated_files_have_the_contract_columns(tmp_path: Path) -> None:
     lines = json_path.read_text().splitlines()
     assert len(lines) == 1000
     assert all(list(json.loads(line)) == _contract_columns("user_events") for line in lines)
+
+
+def test_job_stages_come_from_the_ingest_log() -> None:
+    # Log lines as stage.py writes them: two pre-passes (CSV and JSON groups), one bronze write, one quarantine.
+    log_text = "\n".join([
+        "... INFO glue_ingest.stage: dataset d: pre-pass over 3 file(s) in 2.5 s: 6 split(s), 10 line(s); ...",
+        "... INFO glue_ingest.stage: dataset d: pre-pass over 1 file(s) in 0.5 s: 1 split(s), 4 record(s)",
+        "... INFO glue_ingest.stage: dataset d: bronze written to staging in 10.0 s",
+        "... INFO glue_ingest.stage: dataset d: quarantine written to staging in 1.5 s",
+    ])
+    stages = job_stages(log_text, wall=20.0, steady=16.0)
+    assert stages == {"process and Spark start": 4.0, "pre-pass": 3.0, "records read whole": 0.0,
+                      "bronze write": 10.0, "quarantine write": 1.5, "planning, read-back, commit": 1.5}
+    assert list(stages) == list(STAGES)

@@ -68,6 +68,30 @@ def test_a_file_of_many_splits_keeps_exact_record_numbers(spark: Any, lake: Lake
     assert len(summary.bronze_files) > 1
 
 
+def test_groups_of_different_headers_share_one_pre_pass_and_keep_exact_record_numbers(spark: Any, lake: Lake) -> None:
+    # Three groups (another column order; CRLF), each file split across many tasks, all counted by one
+    # pre-pass job: each group's row ids must still line up with its own scan in the write pass.
+    reordered = "user_id,event_time,endpoint,status_code,response_ms,user_agent"
+    deliver_lines(lake, "a.csv", [bad(n) if n == 333 else good(n) for n in range(1, 1201)])
+    lines = [f"u{n},2024-01-01T00:00:00Z,/q/{n},200,{n},agent" for n in range(1, 901)]
+    lines[499] = "u500,short"
+    lake.deliver("b.csv", "\n".join([reordered, *lines]) + "\n")
+    deliver_lines(lake, "c.csv", [good(n) for n in range(1, 801)], sep="\r\n")
+
+    summary = lake.ingest(spark, **SMALL_SPLITS)
+
+    expected = {("a.csv", n, f"u{n}") for n in range(1, 1201) if n != 333}
+    expected |= {("b.csv", n, f"u{n}") for n in range(1, 901) if n != 500}
+    expected |= {("c.csv", n, f"u{n}") for n in range(1, 801)}
+    assert bronze_ids(lake) == expected
+    assert quarantine_rows(lake) == {("a.csv", 333, bad(333), WRONG_6), ("b.csv", 500, "u500,short", WRONG_6)}
+    # The reordered group's columns map by its own header.
+    endpoints = lake.duckdb_rows(columns="_source_file, _record_number, endpoint")
+    assert all(e == (f"/q/{n}" if f == "b.csv" else f"/p/{n}") for f, n, e in endpoints)
+    by_file = {f.path: (f.records_read, f.records_written, f.records_quarantined) for f in summary.files}
+    assert by_file == {"a.csv": (1200, 1199, 1), "b.csv": (900, 899, 1), "c.csv": (800, 800, 0)}
+
+
 def test_a_quoted_line_break_deep_in_a_large_file_sends_that_file_to_the_whole_file_reader(
     spark: Any, lake: Lake
 ) -> None:

@@ -43,6 +43,9 @@ MUST_GO_TO_PYTHON = [
     b'{"event_id":"e1",}',
     b'{"event_id":"e1" /* comment */}',
     b'{"a":"\\x"}',
+    b'{"event_id":"r1","note":"\xef\xbf\xbd"}',  # a real U+FFFD: the pattern cannot tell it from a bad byte
+    b'{"event_id":"r2","note":"a\\\xff"}',  # a bad byte right after a backslash
+    b'{"event_id":"r3","note":"\xc3"}',  # a multi-byte character cut short
 ]
 MUST_STAY_IN_THE_JVM = [
     b'{"event_id":"p1","user_id":"u1","event_type":"view","price":"12.50"}',
@@ -53,6 +56,9 @@ MUST_STAY_IN_THE_JVM = [
     # Numbers other than integers are quoted before Spark reads them (SPARK-48148: it writes 12.50 as 12.5).
     b'{"event_id":"d1","price":12.50,"x":1e2,"y":-0,"z":-1.5E-3,"w":0.0,"s":"12.50","t":"a:1.5,b"}',
     b'{"event_id":"d2", "price" : -0 , "n":1E+400}',
+    # Keys the contract lacks go to the extra object; only lines with more keys than contract keys have any.
+    b'{"event_id":"x1","user_id":"u1","zz":"1","aa":null}',
+    b'{"zz":"only an extra key"}',
 ]
 
 
