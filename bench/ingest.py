@@ -46,6 +46,8 @@ class IngestFigure:
     workspace: Workspace
     # Spark's floor (bench/spark_floor.py): text reader, from_csv / from_json, zstd Parquet; wall, JVM start included
     floor_seconds: float = 0.0
+    # Arrow's floor (`arrow_floor`): pyarrow reads the file and writes zstd Parquet, 2 threads, in this process
+    arrow_seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)  # the job's wall time by stage (see `job_stages`)
 
     @property
@@ -79,6 +81,33 @@ def job_stages(log_text: str, wall: float, steady: float) -> dict[str, float]:
         stages[name] = sum(float(m) for m in re.findall(pattern, log_text))
     stages["planning, read-back, commit"] = steady - sum(stages[n] for n in _STAGE_PATTERNS)
     return stages
+
+
+def arrow_floor(fmt: str, source: Path, out: Path) -> float:
+    """Seconds for pyarrow (the JSON reader's vectorised UDF uses it already) to read the file and write zstd
+    Parquet on 2 threads: what a task that parsed its split with Arrow, rather than Spark's row-at-a-time
+    functions, could approach. CSV as text columns; JSON with inferred types (numbers as doubles, so not
+    exact: a floor, not a reader)."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.json as pa_json
+    import pyarrow.parquet as pq
+
+    pa.set_cpu_count(CORES)
+    pa.set_io_thread_count(CORES)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    if fmt == "csv":
+        with open(source, encoding="utf-8") as f:
+            columns = f.readline().rstrip("\r\n").split(",")
+        table = pa_csv.read_csv(source, convert_options=pa_csv.ConvertOptions(
+            column_types={c: pa.string() for c in columns}, strings_can_be_null=False))
+    else:
+        table = pa_json.read_json(source)
+    pq.write_table(table, out, compression="zstd")
+    seconds = time.perf_counter() - started
+    out.unlink()
+    return seconds
 
 
 def spark_floor(work: Path, fmt: str, dataset: str, source: Path) -> float:
@@ -138,12 +167,15 @@ def measure(work: Path, fmt: str, rows: int) -> IngestFigure:
     duck_seconds = duckdb_copy(source_sql, out)
     log(f"ingest: {rows:,} {fmt} rows with Spark's floor (text reader, parse, write) ...")
     floor_seconds = spark_floor(work, fmt, dataset, source)
+    log(f"ingest: {rows:,} {fmt} rows with pyarrow (read, write) ...")
+    arrow_seconds = arrow_floor(fmt, source, work / "duckdb-out" / f"{dataset}-{rows}-arrow.parquet")
     figure = IngestFigure(
         fmt=fmt, dataset=dataset, rows=rows, raw_bytes=source.stat().st_size, spark_seconds=result.seconds,
         spark_steady_seconds=summary["duration_seconds"], spark_peak_rss=result.peak_tree_rss,
         records_written=totals["records_written"], records_quarantined=totals["records_quarantined"],
         bronze_bytes=dir_bytes(ws.lake / "bronze" / dataset, ".parquet"), duckdb_seconds=duck_seconds,
         duckdb_bytes=out.stat().st_size, workspace=ws, floor_seconds=floor_seconds,
+        arrow_seconds=arrow_seconds,
         stages=job_stages(result.output, result.seconds, summary["duration_seconds"]))
     log(f"ingest: {fmt} {rows:,} rows: spark {figure.spark_seconds:.1f} s "
         f"(steady {figure.spark_steady_seconds:.1f} s), Spark's floor {floor_seconds:.1f} s, "
