@@ -15,11 +15,9 @@ import os
 import time
 
 from glue_ingest.contracts import load_contract
-from glue_ingest.read import csv_line_options, position_column
+from glue_ingest.read import csv_ddl, csv_line_options
 from glue_ingest.run import IngestOptions, split_bytes
 from glue_ingest.session import build_local_session, configure_session
-
-CORES = 2
 
 
 def main() -> None:
@@ -34,17 +32,16 @@ def main() -> None:
 
     spark = build_local_session()
     configure_session(spark)
-    spark.conf.set(
-        "spark.sql.files.maxPartitionBytes", str(split_bytes(os.path.getsize(args.source), CORES, IngestOptions()))
-    )
+    # The split size the job would take for this file, on as many cores (run.ingest_dataset).
+    split = split_bytes(os.path.getsize(args.source), spark.sparkContext.defaultParallelism, IngestOptions())
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(split))
     started = time.perf_counter()
     value = F.col("value")
     lines = spark.read.text(args.source)
     if args.format == "csv":
         with open(args.source, encoding="utf-8") as f:
             width = len(f.readline().split(","))
-        ddl = ", ".join(f"`{position_column(i)}` STRING" for i in range(width)) + ", `_corrupt_record` STRING"
-        parsed = lines.select(F.from_csv(value, ddl, csv_line_options()).alias("p")).select("p.*")
+        parsed = lines.select(F.from_csv(value, csv_ddl(width), csv_line_options()).alias("p")).select("p.*")
     else:
         columns = load_contract(args.dataset).column_names
         as_map = F.from_json(value, "map<string,string>").alias("m")

@@ -18,6 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from glue_ingest.read.files import position_column
+
 # RE2 (pyarrow.compute): linear time, so no possessive quantifiers are needed.
 _FIELD = r'(?:[^",]*|"(?:[^"]|"")*")'
 SIMPLE_QUOTING = rf"\A{_FIELD}(?:,{_FIELD})*\z"
@@ -32,7 +34,7 @@ def parse_lines(lines: Sequence[str], width: int) -> tuple[pa.Table, list[int]]:
     """Lines (without terminators, none blank, each with SIMPLE_QUOTING) as `width` string columns `_c0`...,
     as `from_csv` reads them: empty fields, quoted or not, are null; spaces are kept. Returns the table of the
     lines with `width` fields and the indexes of the others (Spark's corrupt records), in line order."""
-    names = [f"_c{i}" for i in range(width)]
+    names = [position_column(i) for i in range(width)]
     bad: list[int] = []
 
     def invalid(row: pa_csv.InvalidRow) -> str:

@@ -204,7 +204,7 @@ def csv_lines(
         # Parsed in this same projection on purpose: the row id makes it non-deterministic, so Spark
         # does not push filters on parsed values below it, where it would parse the line once for every
         # field a filter reads.
-        columns.append(F.from_csv(F.col("value"), _csv_ddl(parse_width), csv_line_options()).alias(PARSED))
+        columns.append(F.from_csv(F.col("value"), csv_ddl(parse_width), csv_line_options()).alias(PARSED))
     return spark.read.text(list(paths), lineSep=line_sep).where(F.col("value") != "").select(*columns)
 
 
@@ -220,7 +220,8 @@ def csv_line_options() -> dict[str, str]:
     }
 
 
-def _csv_ddl(width: int) -> str:
+def csv_ddl(width: int) -> str:
+    """The `from_csv` schema of a line of `width` fields: `_c0`... and `_corrupt_record`, all strings."""
     return ", ".join(f"`{n}` STRING" for n in [*(position_column(i) for i in range(width)), CORRUPT_RECORD])
 
 

@@ -208,7 +208,6 @@ FLAT_OBJECT = _flat_object(f"(?:{_STRING}|{_INTEGER}|true|false|null)")
 FLAT_OBJECT_ANY_NUMBER = _flat_object(f"(?:{_STRING}|{_NUMBER}|true|false|null)")
 # Strings are matched whole and put back as they were; what else starts with a digit or `-` is a number.
 QUOTE_NUMBERS = (r'"((?:[^"\\]++|\\.)*+)"|(-?[0-9][0-9.eE+-]*+)', '"$1$2"')
-REPLACEMENT_CHAR = "\ufffd"
 
 JSON_OPTIONS = {
     "mode": "PERMISSIVE",
@@ -247,7 +246,7 @@ def jvm_map(line: Column, kind: Column) -> Column:
     return F.from_json(text, "map<string,string>", JSON_OPTIONS).alias(JSON_MAP)
 
 
-def jvm_exact(line: Column, as_map: Column) -> Column:
+def jvm_exact(as_map: Column) -> Column:
     """JVM_EXACT: the JVM path's result for the line is the Python parser's (see the module's doc)."""
     exact = (
         (F.col(_FLAT) > 0)
@@ -331,7 +330,7 @@ def json_lines(
         return text.select(*columns)
     # Parsed in the projection of the row id, which Spark pushes no filter below.
     parsed = text.select(*columns, F.col(_FLAT), jvm_map(value, F.col(_FLAT)))
-    return parsed.select(*[c for c in parsed.columns if c != _FLAT], jvm_exact(F.col(LINE), F.col(JSON_MAP)))
+    return parsed.select(*[c for c in parsed.columns if c != _FLAT], jvm_exact(F.col(JSON_MAP)))
 
 
 def json_line_blocks(lines: DataFrame) -> list[LineBlock]:

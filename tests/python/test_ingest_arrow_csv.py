@@ -53,14 +53,13 @@ def spark_rows(spark: Any, cases: list[tuple[int, str]]) -> dict[tuple[int, str]
     """(width, line) -> (values..., corrupt) as `from_csv` with the job's options reads it."""
     from pyspark.sql import functions as F
 
-    from glue_ingest.read import csv_line_options
+    from glue_ingest.read import csv_ddl, csv_line_options
 
     result = {}
     for width in sorted({w for w, _ in cases}):
-        ddl = ", ".join(f"_c{i} STRING" for i in range(width)) + ", _corrupt_record STRING"
         lines = sorted({line for w, line in cases if w == width})
         df = spark.createDataFrame([(line,) for line in lines], "line string")
-        for r in df.select("line", F.from_csv("line", ddl, csv_line_options()).alias("p")).collect():
+        for r in df.select("line", F.from_csv("line", csv_ddl(width), csv_line_options()).alias("p")).collect():
             p = r["p"]
             result[(width, r["line"])] = (*[p[f"_c{i}"] for i in range(width)], p["_corrupt_record"] is not None)
     return result
