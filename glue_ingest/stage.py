@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from functools import reduce
@@ -29,6 +29,7 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
+from glue_ingest import stage_arrow as arrow
 from glue_ingest import storage as st
 from glue_ingest.commit import Layout
 from glue_ingest.manifest import FileStats
@@ -59,6 +60,7 @@ from glue_ingest.read import (
     opens_quoted_field,
     split_size,
 )
+from glue_ingest.read.arrow_csv import file_splits
 from glue_ingest.read.json import BLANK, BOM_BLANK, JSON_MAP, JVM_EXACT, json_line_blocks, json_lines, json_records
 from glue_ingest.transform import (
     FILE_REASON,
@@ -127,6 +129,8 @@ class _Work:
     record_frames: list[DataFrame] = field(default_factory=list)  # conformed, not numbered yet
     record_files: list[RawFile] = field(default_factory=list)
     found_rejected: list[Rejected] = field(default_factory=list)  # JSON-lines files, found on writing
+    arrow_splits: list[arrow.SplitWork] = field(default_factory=list)  # CSV read with pyarrow (stage_arrow)
+    arrow_expected: dict[str, int] = field(default_factory=dict)  # relative path -> records
 
 
 _OBJECTS = "_objects"
@@ -147,7 +151,8 @@ def _key_presence(config: RunConfig) -> list[Column]:
 
 
 def _write_parquet(df: DataFrame, path: str, max_records_per_file: int | None) -> None:
-    writer = df.write.mode("errorifexists").option("compression", COMPRESSION)
+    # Append: the Arrow path's tasks may have written files of their own into the folder already.
+    writer = df.write.mode("append").option("compression", COMPRESSION)
     if max_records_per_file:
         writer = writer.option("maxRecordsPerFile", max_records_per_file)
     writer.parquet(path)
@@ -252,7 +257,57 @@ class Stager:
         return [escape_glob(self.source.spark_path(f.path)) for f in files]
 
     def _plan_lines(self, groups: Sequence[tuple[FileGroup, str | None]], work: _Work) -> None:
-        """The pre-pass of every CSV group (with its header problem, if any), in one Spark job."""
+        """The survey of every CSV group (with its header problem, if any), in one Spark job: files whose every
+        line pyarrow reads as Spark does take the Arrow path; the others, Spark's (`_plan_spark_lines`)."""
+        clock = time.monotonic()
+        split = self._split_bytes()
+        splits = {
+            f.relative: file_splits(f.path, f.relative, f.size, group.line_sep, split)
+            for group, _ in groups
+            for f in group.files
+        }
+        surveyed = arrow.survey(self.spark, [s for file in splits.values() for s in file], split)
+        to_spark: list[tuple[FileGroup, str | None]] = []
+        arrow_files = 0
+        for group, problem in groups:
+            spark_files = []
+            for f in group.files:
+                found = [surveyed[(s.relative, s.start)] for s in splits[f.relative]]
+                if not all(simple for _, simple in found):
+                    spark_files.append(f)
+                    continue
+                arrow_files += 1
+                records = sum(lines for lines, _ in found) - 1  # less the header
+                if problem:
+                    self.stats[f.relative].add(problem, records)  # rejected whole: counted, not read
+                    continue
+                work.arrow_expected[f.relative] = records
+                base = 0
+                for s, (lines, _) in zip(splits[f.relative], found, strict=True):
+                    work.arrow_splits.append(arrow.SplitWork(s, group.columns, base))
+                    base += lines
+            if spark_files:
+                to_spark.append(
+                    (FileGroup(group.columns, group.line_sep, spark_files, group.header_lines, group.layout), problem)
+                )
+        log.info(
+            "dataset %s: survey of %d CSV file(s) in %.1f s: %d split(s), %d file(s) read with pyarrow, %d with "
+            "Spark (quoting that pyarrow reads otherwise)",
+            self.dataset,
+            len(splits),
+            time.monotonic() - clock,
+            len(surveyed),
+            arrow_files,
+            len(splits) - arrow_files,
+        )
+        if to_spark:
+            self._plan_spark_lines(to_spark, work)
+
+    def _split_bytes(self) -> int:
+        return int(self.spark.conf.get("spark.sql.files.maxPartitionBytes") or 128 * 1024 * 1024)
+
+    def _plan_spark_lines(self, groups: Sequence[tuple[FileGroup, str | None]], work: _Work) -> None:
+        """The pre-pass of CSV groups read with Spark (with their header problem, if any), in one Spark job."""
         clock = time.monotonic()
         paths = [self._paths(group.files) for group, _ in groups]
         # Each group is read as the write pass reads it (its own scan: the same splits and row ids).
@@ -360,6 +415,7 @@ class Stager:
         run_id = self.config.run_id
 
         records = self._counted_records(work, rejected_paths, found_rejected)
+        arrow_quarantine = self._write_arrow(work)
         observations = self._write_bronze(work, records)
         whole = self._json_files_missing_required(work, observations)
         if whole:
@@ -373,6 +429,8 @@ class Stager:
         written = self._read_back_bronze()
 
         quarantine_parts: list[DataFrame] = []
+        if arrow_quarantine:
+            quarantine_parts.append(self.spark.read.parquet(self.target.lake.spark_path(self._arrow_quarantine())))
         bad_line_files = self._count_line_files(work, written)
         for line_group, paths in bad_line_files:
             quarantine_parts.append(
@@ -392,7 +450,13 @@ class Stager:
             quarantine_parts.append(file_quarantine(self.spark, work.rejected + work.found_rejected, self.config))
         if quarantine_parts:
             clock = time.monotonic()
-            with _one_split_per_task(self.spark, self._quarantine_split(bad_line_files)):
+            # The lines of bad files are read again with the pre-pass's splits; nothing else needs them.
+            splits = (
+                _one_split_per_task(self.spark, self._quarantine_split(bad_line_files))
+                if bad_line_files
+                else nullcontext()
+            )
+            with splits:
                 # Quarantine rows are few: shuffled into one sorted file, while the scan stays parallel.
                 _write_parquet(
                     reduce(DataFrame.unionByName, quarantine_parts)
@@ -402,6 +466,8 @@ class Stager:
                     self.target.max_records_per_file,
                 )
             log.info("dataset %s: quarantine written to staging in %.1f s", self.dataset, time.monotonic() - clock)
+            if arrow_quarantine:
+                self.target.lake.delete_tree(self._arrow_quarantine())
         self._count_quarantined_lines(work, written)
         if records is not None:
             records.unpersist()
@@ -409,6 +475,35 @@ class Stager:
         for path, reason in sorted(rejected_paths.items()):
             log.warning("dataset %s: %s quarantined whole: %s", self.dataset, path, reason)
         return rejected_paths
+
+    def _arrow_quarantine(self) -> str:
+        """Where the Arrow path's tasks write quarantine rows, for the quarantine write to gather into one file."""
+        return st.join(self.target.layout.staging_dir(self.target.layout.quarantine_path, self.config.run_id), "_arrow")
+
+    def _write_arrow(self, work: _Work) -> bool:
+        """Stage the bronze rows of the CSV files read with pyarrow (see `stage_arrow`), and their quarantine rows
+        in `_arrow_quarantine`; whether there are any of the latter."""
+        if not work.arrow_splits:
+            return False
+        clock = time.monotonic()
+        bronze = arrow.Bronze(
+            contract_columns=tuple(self.config.contract.column_names),
+            run_id=self.config.run_id,
+            ingested_at=self.config.ingested_at_utc,
+            bronze_dir=self.target.bronze(self.config.run_id),
+            quarantine_dir=self._arrow_quarantine(),
+            max_records_per_file=self.target.max_records_per_file,
+        )
+        results = arrow.write(self.spark, work.arrow_splits, bronze, self._split_bytes())
+        log.info(
+            "dataset %s: %d CSV file(s) read with pyarrow: %d record(s) staged in %d file(s) in %.1f s",
+            self.dataset,
+            len(work.arrow_expected),
+            sum(n for r in results for n in r.counts.values()),
+            sum(len(r.files) for r in results),
+            time.monotonic() - clock,
+        )
+        return any(reason is not None for r in results for _, reason in r.counts)
 
     def _write_bronze(
         self, work: _Work, records: DataFrame | None, exclude: set[str] | None = None
@@ -505,24 +600,12 @@ class Stager:
         staged = [f.path for f in lake.list_files(path) if f.path.endswith(".parquet")] if lake.exists(path) else []
         if not staged:
             return []
-        rows = (
-            self.spark.read.parquet(lake.spark_path(path))
-            .select(F.input_file_name().alias("_file"), *keys)
-            .groupBy("_file", *keys)
-            .count()
-            .collect()
-        )
-        with_rows = match_source_uris(
-            sorted({r["_file"] for r in rows}), [RawFile(p, st.relative(p, path), 0) for p in staged]
-        )
-        kept = {f.path for f in with_rows.values()}
-        for p in staged:
-            if p not in kept:
-                lake.delete(p)
         totals: dict[tuple[str, ...], int] = {}
-        for r in rows:
-            key = tuple(r[k] for k in keys)
-            totals[key] = totals.get(key, 0) + r["count"]
+        for p, counts in arrow.read_back(self.spark, staged, keys):
+            if not counts:
+                lake.delete(p)
+            for key, n in counts:
+                totals[key] = totals.get(key, 0) + n
         return sorted(totals.items())
 
     def _read_back_bronze(self) -> dict[str, int]:
@@ -547,6 +630,13 @@ class Stager:
                     )
             if paths:
                 bad.append((g, paths))
+        for path, expected in work.arrow_expected.items():
+            n = written.get(path, 0)
+            self.stats[path].add(None, n)
+            if n > expected:
+                raise StageError(
+                    f"dataset {self.dataset}: {path}: {n} bronze rows staged, but the file has {expected} records"
+                )
         return bad
 
     def _quarantine_split(self, bad: Sequence[tuple[LineGroup, list[str]]]) -> int:
@@ -572,6 +662,7 @@ class Stager:
             for f in g.files.values()
             if f.relative not in g.rejected
         }
+        files.update(work.arrow_expected)
         if not files:
             return
         quarantined: dict[str, int] = {}

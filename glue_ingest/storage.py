@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,10 @@ class Storage(ABC):
         """At most the first `size` bytes of the file."""
 
     @abstractmethod
+    def open_at(self, path: str, offset: int) -> BinaryIO:
+        """The file as a stream read from byte `offset` on (`offset` < its size); close it when done."""
+
+    @abstractmethod
     def write_bytes(self, path: str, data: bytes) -> None:
         """Write a whole file atomically: readers see either no file or all of it."""
 
@@ -114,6 +118,11 @@ class LocalStorage(Storage):
     def read_head(self, path: str, size: int) -> bytes:
         with open(path, "rb") as f:
             return f.read(size)
+
+    def open_at(self, path: str, offset: int) -> BinaryIO:
+        f = open(path, "rb")  # noqa: SIM115 -- the caller closes it
+        f.seek(offset)
+        return f
 
     def write_bytes(self, path: str, data: bytes) -> None:
         folder = os.path.dirname(path)
@@ -208,6 +217,11 @@ class S3Storage(Storage):
                 return b""
             raise
         return response["Body"].read()
+
+    def open_at(self, path: str, offset: int) -> BinaryIO:
+        bucket, key = split_s3(path)
+        body: BinaryIO = self.client.get_object(Bucket=bucket, Key=key, Range=f"bytes={offset}-")["Body"]
+        return body
 
     def write_bytes(self, path: str, data: bytes) -> None:
         # A single PUT is atomic on S3: the object appears whole or not at all.

@@ -1,28 +1,55 @@
-"""CSV lines parsed with pyarrow: the parser of the Arrow path that issue 12 plans (see its notes). Not used
-by the job yet.
+"""CSV lines read and parsed with pyarrow, as Spark's CSV line path reads them (`read.csv`): the Arrow path.
 
-pyarrow's CSV parser is vectorised and some five times faster than Spark's `from_csv` here, but it is not
-univocity, the parser Spark uses: they read text after a closing quote, or a quote inside an unquoted field,
-differently. They agree on lines whose every field is either unquoted and without quotes, or quoted whole
-(`"..."`, quotes doubled inside) and followed by a comma or the end of the line: `SIMPLE_QUOTING`. Only such
-lines may take this path; `tests/python/test_ingest_arrow_csv.py` holds it equal to `from_csv` on every CSV line
-of the bad-input matrix and of the quote check's test.
+Spark-free: everything here runs inside a task (`glue_ingest.stage_arrow` schedules the tasks).
+
+- **Splits and blocks.** A file is cut into splits of a fixed size; a line belongs to the split its first byte is
+  in, and is read whole even when it runs past the split's end (`split_blocks`). A split is read in blocks of
+  whole lines, some tens of MiB each, so memory stays flat whatever the file's size. A `.gz` file is one split.
+- **Records.** Lines are cut at the group's separator only (LF, CRLF or CR, from the header), as Spark's text
+  reader with `lineSep` cuts them; empty lines are no records. A line's number is its place among the file's
+  non-empty lines, the header being 0.
+- **Parsing.** pyarrow's CSV parser is vectorised and some five times faster than Spark's `from_csv`, but it is
+  not univocity, the parser Spark uses: they read text after a closing quote, or a quote inside an unquoted
+  field, differently, and pyarrow breaks lines at any CR or LF. They agree on lines whose every field is either
+  unquoted with no quote, CR or LF in it, or quoted whole (`"..."`, quotes doubled inside, no CR or LF) and
+  followed by a comma or the end of the line: `SIMPLE_QUOTING`. Only files whose every line is such take this
+  path (`survey_block`); the job reads the others with Spark. `tests/python/test_ingest_arrow_csv.py` holds
+  `parse_lines` equal to `from_csv` on every CSV line of the bad-input matrix and of the quote check's test.
+- **Two ways through a block** (`parse_block`). Fast: the block is UTF-8 without U+FFFD, and pyarrow reads it
+  whole into as many rows of the right width as it has non-empty lines. Otherwise, line by line: each line is
+  decoded (bytes that are not UTF-8 become U+FFFD, as Java decodes them) and parsed on its own row; a line with
+  the wrong field count, or with U+FFFD, is a bad record with its text, as on Spark's path.
 """
 
 from __future__ import annotations
 
+import gzip
 import io
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from glue_ingest import storage as st
 from glue_ingest.read.files import position_column
 
 # RE2 (pyarrow.compute): linear time, so no possessive quantifiers are needed.
-_FIELD = r'(?:[^",]*|"(?:[^"]|"")*")'
-SIMPLE_QUOTING = rf"\A{_FIELD}(?:,{_FIELD})*\z"
+_FIELD = r'(?:[^",\r\n]*|"(?:[^"\r\n]|"")*")'
+_LINE = rf"{_FIELD}(?:,{_FIELD})*"
+SIMPLE_QUOTING = rf"\A{_LINE}\z"
+REPLACEMENT_CHAR = "\ufffd"  # what a UTF-8 decoder puts in place of bytes that are not UTF-8
+BOM = b"\xef\xbb\xbf"
+BLOCK_BYTES = 32 * 1024 * 1024
+
+
+def _block_pattern(sep: str) -> str:
+    """A block of lines, each with SIMPLE_QUOTING, ended by `sep` (the last one may not be)."""
+    escaped = sep.replace("\r", r"\r").replace("\n", r"\n")
+    return rf"\A(?:{_LINE}{escaped})*(?:{_LINE})?\z"
 
 
 def simple_quoting(lines: pa.Array) -> pa.Array:
@@ -30,30 +57,227 @@ def simple_quoting(lines: pa.Array) -> pa.Array:
     return pc.match_substring_regex(lines, SIMPLE_QUOTING)
 
 
+@dataclass(frozen=True)
+class Split:
+    """Part of a raw file: the lines that start in [start, end). A gzip file is one split, read whole."""
+
+    path: str  # as the storage names it
+    relative: str
+    start: int
+    end: int
+    sep: str  # the file's line separator
+
+    @property
+    def gzip(self) -> bool:
+        return self.path.endswith(".gz")
+
+
+def file_splits(path: str, relative: str, size: int, sep: str, split_bytes: int) -> list[Split]:
+    if path.endswith(".gz") or size <= split_bytes:
+        return [Split(path, relative, 0, size, sep)]
+    return [Split(path, relative, s, min(s + split_bytes, size), sep) for s in range(0, size, split_bytes)]
+
+
+def split_blocks(split: Split, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """The lines of `split` (those whose first byte is in it, each read whole), in blocks of whole lines ended by
+    the separator (the file's last line may have none). Blocks are about `block_bytes` long."""
+    sep = split.sep.encode()
+    width = len(sep)
+    begin = 0 if split.gzip else max(0, split.start - width)  # the separator that ends at `start`, if any
+    end = math.inf if split.gzip else split.end
+    raw = st.storage_for(split.path).open_at(split.path, begin)
+    stream: BinaryIO = gzip.GzipFile(fileobj=raw) if split.gzip else raw  # type: ignore[assignment]
+    try:
+        yield from _blocks(stream, begin, split.start if not split.gzip else 0, end, sep, block_bytes)
+    finally:
+        stream.close()
+        raw.close()
+
+
+def _blocks(stream: BinaryIO, pos: int, start: int, end: float, sep: bytes, block_bytes: int) -> Iterator[bytes]:
+    width = len(sep)
+    buf = b""
+    eof = False
+
+    def more() -> None:
+        nonlocal buf, eof
+        data = stream.read(block_bytes)
+        if data:
+            buf += data
+        else:
+            eof = True
+
+    if start > 0:
+        # Skip to the first line that starts at or after `start`: the rest of the line before is the last
+        # line of the split before.
+        scanned = 0
+        while (i := buf.find(sep, scanned)) < 0:
+            if eof:
+                return
+            scanned = max(0, len(buf) - width + 1)
+            more()
+        pos += i + width
+        buf = buf[i + width :]
+    while pos < end:
+        while len(buf) < block_bytes and not eof:
+            more()
+        limit = end - pos  # where the split ends, as an index into buf
+        if limit <= len(buf):
+            # The last block: up to the end of the line the split ends in (the first separator that ends at
+            # or after `limit`); the file's last line may have no separator.
+            scanned = max(0, int(limit) - width)
+            while (i := buf.find(sep, scanned)) < 0 and not eof:
+                scanned = max(scanned, len(buf) - width + 1)
+                more()
+            yield buf[: i + width] if i >= 0 else buf
+            return
+        if eof:
+            if buf:
+                yield buf
+            return
+        i = buf.rfind(sep)
+        if i < 0:  # one line longer than a block: read on
+            more()
+            continue
+        yield buf[: i + width]
+        pos += i + width
+        buf = buf[i + width :]
+
+
+def _lines(block: bytes, sep: bytes) -> list[bytes]:
+    """The non-empty lines of a block, without their separators."""
+    return [line for line in block.split(sep) if line]
+
+
+def _count_lines(block: bytes, sep: bytes) -> int:
+    """The number of non-empty lines of a block."""
+    if sep + sep in block or block.startswith(sep):
+        return len(_lines(block, sep))
+    return block.count(sep) + (0 if block.endswith(sep) or not block else 1)
+
+
+def _as_text(block: bytes) -> pa.Array | None:
+    """The block as a one-element string array, or None if it is not UTF-8 (pyarrow checks, in C++)."""
+    try:
+        return pa.array([block], pa.binary()).cast(pa.string())
+    except pa.ArrowInvalid:
+        return None
+
+
+def survey_block(block: bytes, sep: str) -> tuple[int, bool]:
+    """(non-empty lines, whether every line has SIMPLE_QUOTING) of a block of `split_blocks`."""
+    sep_bytes = sep.encode()
+    text = _as_text(block)
+    if text is not None and pc.match_substring_regex(text, _block_pattern(sep))[0].as_py():
+        return _count_lines(block, sep_bytes), True
+    # Rare: some line is not simple, or the block is not UTF-8 (bytes that are not UTF-8 are neither a quote,
+    # a comma nor a line break, so a line of them can still be simple).
+    lines = _lines(block, sep_bytes)
+    decoded = pa.array([line.decode("utf-8", errors="replace") for line in lines], pa.string())
+    return len(lines), bool(pc.all(simple_quoting(decoded)).as_py() is not False)
+
+
+def _read_options(width: int) -> pa_csv.ReadOptions:
+    return pa_csv.ReadOptions(column_names=[position_column(i) for i in range(width)], use_threads=False)
+
+
+def _convert_options(width: int, *, check_utf8: bool) -> pa_csv.ConvertOptions:
+    return pa_csv.ConvertOptions(
+        column_types=dict.fromkeys([position_column(i) for i in range(width)], pa.string()),
+        null_values=[""],  # pyarrow's default list would make `NA`, `NULL`, `nan`... null too
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,  # Spark reads `""` as null
+        check_utf8=check_utf8,
+    )
+
+
 def parse_lines(lines: Sequence[str], width: int) -> tuple[pa.Table, list[int]]:
-    """Lines (without terminators, none blank, each with SIMPLE_QUOTING) as `width` string columns `_c0`...,
+    """Lines (without terminators, none empty, each with SIMPLE_QUOTING) as `width` string columns `_c0`...,
     as `from_csv` reads them: empty fields, quoted or not, are null; spaces are kept. Returns the table of the
     lines with `width` fields and the indexes of the others (Spark's corrupt records), in line order."""
-    names = [position_column(i) for i in range(width)]
     bad: list[int] = []
 
     def invalid(row: pa_csv.InvalidRow) -> str:
-        bad.append(row.number - 1)  # 1-based, counted over the lines parsed (no header here)
+        bad.append(row.number - 2)  # 1-based, and the first row is the sentinel
         return "skip"
 
-    data = "\n".join(lines).encode("utf-8") + b"\n"
+    # A sentinel row of empty fields first: pyarrow drops a byte order mark at the start of its input, which
+    # would otherwise be taken from the first line.
+    data = ("," * (width - 1) + "\n" + "\n".join(lines)).encode("utf-8") + b"\n"
     table = pa_csv.read_csv(
         io.BytesIO(data),
-        read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
+        read_options=_read_options(width),
         parse_options=pa_csv.ParseOptions(
-            quote_char='"', double_quote=True, escape_char=False, newlines_in_values=False,
-            ignore_empty_lines=False, invalid_row_handler=invalid,
+            quote_char='"',
+            double_quote=True,
+            escape_char=False,
+            newlines_in_values=False,
+            ignore_empty_lines=False,
+            invalid_row_handler=invalid,
         ),
-        convert_options=pa_csv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
-            null_values=[""],  # pyarrow's default list would make `NA`, `NULL`, `nan`... null too
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,  # Spark reads `""` as null
-        ),
+        convert_options=_convert_options(width, check_utf8=True),
     )
-    return table, bad
+    return table.slice(1), bad
+
+
+@dataclass
+class BadLine:
+    index: int  # among the block's non-empty lines
+    text: str  # bytes that are not UTF-8 as U+FFFD
+    wrong_field_count: bool  # else: not UTF-8 (or holds U+FFFD, which Spark's path cannot tell apart)
+
+
+@dataclass
+class ParsedBlock:
+    lines: int  # non-empty lines
+    table: pa.Table  # the good lines, `width` string columns, in line order
+    good: pa.Array | None  # their indexes among the non-empty lines; None: every line is good
+    bad: list[BadLine]
+
+
+def parse_block(block: bytes, sep: str, width: int) -> ParsedBlock:
+    """The lines of a block of `split_blocks` of a file that `survey_block` found simple, parsed."""
+    sep_bytes = sep.encode()
+    if REPLACEMENT_CHAR.encode() not in block:
+        flagged: list[int] = []
+
+        def invalid(row: pa_csv.InvalidRow) -> str:
+            flagged.append(row.number)
+            return "skip"
+
+        try:
+            table = pa_csv.read_csv(
+                io.BytesIO(block),
+                read_options=_read_options(width),
+                parse_options=pa_csv.ParseOptions(
+                    quote_char='"',
+                    double_quote=True,
+                    escape_char=False,
+                    newlines_in_values=False,
+                    ignore_empty_lines=True,
+                    invalid_row_handler=invalid,
+                ),
+                convert_options=_convert_options(width, check_utf8=True),
+            )
+        except pa.ArrowInvalid:  # not UTF-8
+            table = None
+        # With every line simple, rows and non-empty lines can only differ when pyarrow drops a byte order mark
+        # at the start of its input and the line it starts is otherwise empty: count the lines then.
+        if (
+            table is not None
+            and not flagged
+            and (not block.startswith(BOM) or table.num_rows == _count_lines(block, sep_bytes))
+        ):
+            return ParsedBlock(table.num_rows, table, None, [])
+    # Line by line: some line is bad, or the fast read does not line up with the lines (a byte order mark).
+    raw_lines = _lines(block, sep_bytes)
+    texts = [line.decode("utf-8", errors="replace") for line in raw_lines]
+    table, wrong = parse_lines(texts, width)
+    wrong_set = set(wrong)
+    parsed = [i for i in range(len(texts)) if i not in wrong_set]  # the rows of `table`
+    keep = [REPLACEMENT_CHAR not in texts[i] for i in parsed]
+    bad = [BadLine(i, texts[i], True) for i in wrong]
+    bad += [BadLine(i, texts[i], False) for i, ok in zip(parsed, keep, strict=True) if not ok]
+    bad.sort(key=lambda b: b.index)
+    good = [i for i, ok in zip(parsed, keep, strict=True) if ok]
+    return ParsedBlock(len(texts), table.filter(pa.array(keep, pa.bool_())), pa.array(good, pa.int64()), bad)
