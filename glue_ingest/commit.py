@@ -90,7 +90,9 @@ def _planned_moves(storage: st.Storage, layout: Layout, root: str, run_id: str) 
     ]
 
 
-def commit(storage: st.Storage, layout: Layout, manifest: Manifest, fail_after_moves: int | None = None) -> Manifest:
+def commit(
+    storage: st.Storage, layout: Layout, manifest: Manifest, fail_after_moves: int | None = None
+) -> Manifest:
     """Publish the staged files of `manifest.run_id` and write its manifest.
 
     `fail_after_moves=k` raises InjectedFault once k files have moved (before the manifest when all
@@ -150,14 +152,20 @@ def _final_files_of(storage: st.Storage, layout: Layout, root: str, run_id: str)
     found = []
     for info in storage.list_files(root):
         parts = st.relative(info.path, root).split("/")
-        if len(parts) == 2 and parts[0].startswith(f"{layout.partition_name}=") and parts[1].startswith(f"{run_id}_"):
+        if (
+            len(parts) == 2
+            and parts[0].startswith(f"{layout.partition_name}=")
+            and parts[1].startswith(f"{run_id}_")
+        ):
             found.append(info.path)
     return found
 
 
 def recover(storage: st.Storage, layout: Layout) -> list[str]:
     """Clean up after crashed runs; returns the ids of the runs that were rolled back."""
-    run_ids = sorted({run_id for root in layout.roots for run_id in storage.list_dirs(st.join(root, STAGING_DIR))})
+    run_ids = sorted(
+        {run_id for root in layout.roots for run_id in storage.list_dirs(st.join(root, STAGING_DIR))}
+    )
     rolled_back = []
     for run_id in run_ids:
         if storage.exists(manifest_path(layout.bronze_path, run_id)):

@@ -119,10 +119,14 @@ def conform(
     fields = [F.col(position_column(i)) for i in range(len(columns))]
     corrupt = F.col(CORRUPT_RECORD)
 
-    extras = [(name, position_column(i)) for i, name in enumerate(columns) if name not in contract.column_names]
+    extras = [
+        (name, position_column(i)) for i, name in enumerate(columns) if name not in contract.column_names
+    ]
     if extras:
         # Keep nulls: `{"x": null}` says the column was delivered and empty, `{}` would hide it.
-        extra = F.to_json(F.struct(*[F.col(p).alias(name) for name, p in extras]), {"ignoreNullFields": "false"})
+        extra = F.to_json(
+            F.struct(*[F.col(p).alias(name) for name, p in extras]), {"ignoreNullFields": "false"}
+        )
     else:
         extra = _null_string()
 
@@ -167,7 +171,9 @@ def conform_json(df: DataFrame, config: RunConfig) -> DataFrame:
     is_object = F.col(RECORD_ERROR).isNull()
     # Null for a file without any object record: its records are rejected one by one instead.
     missing = [
-        F.when(F.max(F.when(is_object, F.col(PRESENT)[names.index(c)].cast("int"))).over(per_file) == 0, F.lit(c))
+        F.when(
+            F.max(F.when(is_object, F.col(PRESENT)[names.index(c)].cast("int"))).over(per_file) == 0, F.lit(c)
+        )
         for c in contract.required_columns
     ]
     missing_text = F.concat_ws(", ", *missing) if missing else F.lit("")
@@ -284,5 +290,8 @@ def file_quarantine(
     spark: SparkSession, rejected: Sequence[tuple[str, str | None, str]], config: RunConfig
 ) -> DataFrame:
     """One quarantine record per file rejected before reading: (relative path, header line, reason)."""
-    rows = [(path, None, header, reason, config.run_id, config.ingested_at_utc) for path, header, reason in rejected]
+    rows = [
+        (path, None, header, reason, config.run_id, config.ingested_at_utc)
+        for path, header, reason in rejected
+    ]
     return spark.createDataFrame(rows, QUARANTINE_SCHEMA)
