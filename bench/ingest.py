@@ -65,9 +65,11 @@ class IngestFigure:
 
 # What the job's log says each stage took (stage.py and run.py log them).
 _STAGE_PATTERNS = {
-    "pre-pass": r"pre-pass over .* in ([0-9.]+) s",
+    # CSV: the Arrow path's survey, and Spark's pre-pass of the files it cannot take
+    "pre-pass": r"(?:pre-pass over|survey of) .* in ([0-9.]+) s",
     "records read whole": r"read and counted the records of .* in ([0-9.]+) s",
-    "bronze write": r"bronze written to staging in ([0-9.]+) s",
+    # The Arrow path's write, and Spark's
+    "bronze write": r"(?:read with pyarrow: .* staged in .* file\(s\) in|bronze written to staging in) ([0-9.]+) s",
     "quarantine write": r"quarantine written to staging in ([0-9.]+) s",
 }
 STAGES = ("process and Spark start", *_STAGE_PATTERNS, "planning, read-back, commit")

@@ -104,16 +104,18 @@ def ingest_section(figures: list[IngestFigure]) -> list[str]:
                      "Spark peak RSS MiB"], rows)
     lines += _stage_table(figures)
     lines += [
-        "Why the gap, stage by stage: the job reads every file twice and DuckDB once. The pre-pass counts the "
-        "lines of each split (CSV: and finds quoted line breaks), which numbers the records without a shuffle. "
-        "The write pass parses each line (CSV: `from_csv`; JSON: `from_json` after a pattern proves the line a "
-        "flat object Spark keeps exactly, else the Python parser), checks it (field count, UTF-8, JSON keys) "
-        "and writes zstd Parquet with the lineage columns (`_source_file`, `_record_number`, `_ingest_run_id`, "
-        "`_ingested_at`, `_extra`) on every row, which DuckDB's Parquet has none of. Reading the staged counts "
-        "back and the commit take a few seconds. Spark's floor is the bound on what any change to the job can "
-        "reach: its text reader, `from_csv` / `from_json` (interpreted, no generated code) and Parquet writer "
-        "alone cost several times DuckDB's vectorised readers per row, and a fresh process pays the JIT "
-        "warm-up of each of them.", "",
+        "Why the gap, stage by stage: the job reads every file twice and DuckDB once. CSV: Spark only hands "
+        "out the splits; a survey task counts the lines of each split and checks that pyarrow reads every line "
+        "as Spark's parser would (else the file goes to Spark's readers), which numbers the records without a "
+        "shuffle; a write task parses blocks of lines with pyarrow, checks them (field count, UTF-8) and writes "
+        "zstd Parquet (`glue_ingest/stage_arrow.py`). JSON: a pre-pass counts the lines of each split, and the "
+        "write pass parses each line with `from_json` after a pattern proves the line a flat object Spark keeps "
+        "exactly, else with the Python parser. Both write the lineage columns (`_source_file`, `_record_number`, "
+        "`_ingest_run_id`, `_ingested_at`, `_extra`) on every row, which DuckDB's Parquet has none of. Reading "
+        "the staged counts back and the commit take a second or two. Spark's floor is the bound on what a job "
+        "that parses with Spark can reach: its text reader, `from_csv` / `from_json` (interpreted, no generated "
+        "code) and Parquet writer alone cost several times DuckDB's vectorised readers per row, and a fresh "
+        "process pays the JIT warm-up of each of them.", "",
         "Files: DuckDB-generated (`bench/data.py`) with the contract columns, mixed ISO-8601 forms, padded and "
         "empty values, about 0.3% of rows that silver rejects and 0.2% exact duplicates; the Python sample "
         "generator would take minutes and gigabytes for 10M rows.", ""]
@@ -129,9 +131,8 @@ def _stage_table(figures: list[IngestFigure]) -> list[str]:
              "file with the same text reader and splits, parses each line with the same built-in function "
              "(`from_csv`; `from_json` into a map, one column per key) and writes zstd Parquet, with no record "
              "numbers, checks, lineage columns, pre-pass or commit (`bench/spark_floor.py`). Seconds, and in "
-             "brackets the multiple of DuckDB's COPY of the same file. The pyarrow row is what a task that parsed "
-             "its split with Arrow (vectorised, as DuckDB is) could approach: pyarrow (the JSON reader's vectorised "
-             "UDF uses it already) reads "
+             "brackets the multiple of DuckDB's COPY of the same file. The pyarrow row is what a task that parses "
+             "its split with Arrow (vectorised, as DuckDB is; the CSV job does) could approach: pyarrow reads "
              "the file and writes zstd Parquet on 2 threads (CSV as text; JSON with inferred types, so numbers "
              "are not kept exact: a floor, not a reader).", ""]
     header = ["stage"] + [f"{f.fmt} {f.rows:,} rows" for f in measured]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -29,6 +30,7 @@ from glue_ingest.read import (
 )
 from glue_ingest.session import configure_session
 from glue_ingest.stage import StageError, Stager, StageTarget, session_conf
+from glue_ingest.stage_arrow import warm_up
 from glue_ingest.transform import (
     RunConfig,
 )
@@ -152,6 +154,8 @@ def ingest_dataset(
     options = options or IngestOptions()
     clock = time.monotonic()
     configure_session(spark)
+    # The Python workers start while the driver lists and plans (the CSV path's tasks run in them).
+    threading.Thread(target=warm_up, args=(spark,), name="warm-up", daemon=True).start()
     contract = load_contract(dataset)
     try:
         reader = reader_for(contract.format)

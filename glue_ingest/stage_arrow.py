@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from glue_ingest.read.files import position_column
 
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 3  # Spark's (parquet-mr's) default zstd level, so bronze is the same size either way
+ROW_GROUP_ROWS = 1_000_000
 OPEN_COST_BYTES = 4 * 1024 * 1024  # Spark's default spark.sql.files.openCostInBytes
 
 _QUARANTINE = pa.schema(
@@ -136,7 +138,8 @@ class TaskResult:
 
 class _Files:
     """Parquet files `part-a<task>-<n>.zstd.parquet` of one task in one folder, a new one every `max_rows` rows;
-    each written whole (`Storage.write_bytes`) when complete."""
+    each written whole (`Storage.write_bytes`) when complete. Rows are written in row groups of about
+    ROW_GROUP_ROWS (smaller ones make the files larger and the write slower)."""
 
     def __init__(self, folder: str, task: int, schema: pa.Schema, max_rows: int | None) -> None:
         self.folder, self.task, self.schema, self.max_rows = folder, task, schema, max_rows
@@ -144,8 +147,18 @@ class _Files:
         self._sink: pa.BufferOutputStream | None = None
         self._writer: pq.ParquetWriter | None = None
         self._rows = 0
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
 
     def write(self, table: pa.Table) -> None:
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        if self._pending_rows >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        table = pa.concat_tables(self._pending) if self._pending else self.schema.empty_table()
+        self._pending, self._pending_rows = [], 0
         while table.num_rows:
             if self._writer is None:
                 self._sink = pa.BufferOutputStream()
@@ -154,13 +167,18 @@ class _Files:
                 )
                 self._rows = 0
             room = table.num_rows if self.max_rows is None else self.max_rows - self._rows
-            self._writer.write_table(table.slice(0, room))
-            self._rows += min(room, table.num_rows)
+            part = table.slice(0, room)
+            self._writer.write_table(part, row_group_size=max(part.num_rows, 1))
+            self._rows += part.num_rows
             table = table.slice(room)
             if self.max_rows is not None and self._rows >= self.max_rows:
-                self.close()
+                self._close_file()
 
     def close(self) -> None:
+        self._flush()
+        self._close_file()
+
+    def _close_file(self) -> None:
         if self._writer is None or self._sink is None:
             return
         self._writer.close()
@@ -305,3 +323,20 @@ def read_back(
     if not paths:
         return []
     return spark.sparkContext.parallelize(list(paths), len(paths)).map(lambda p: _count_rows(p, keys)).collect()
+
+
+# --- warming up ------------------------------------------------------------------------------------------------
+
+
+def _ready(_: int) -> int:
+    return 0  # pickled by reference: a worker that runs it has imported this module, pyarrow and numpy
+
+
+def warm_up(spark: SparkSession) -> None:
+    """Start the Python workers, with this module imported, while the driver lists and plans: the first Python job
+    of a session waits a second or two for them."""
+    try:
+        cores = spark.sparkContext.defaultParallelism
+        spark.sparkContext.parallelize(range(cores), cores).map(_ready).collect()
+    except Exception:  # only an optimisation: the survey starts them anyway
+        logging.getLogger(__name__).debug("warming up the Python workers failed", exc_info=True)

@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -46,10 +47,14 @@ BOM = b"\xef\xbb\xbf"
 BLOCK_BYTES = 32 * 1024 * 1024
 
 
-def _block_pattern(sep: str) -> str:
-    """A block of lines, each with SIMPLE_QUOTING, ended by `sep` (the last one may not be)."""
+# A line with SIMPLE_QUOTING that is not empty: its first field is not empty, or a comma follows it.
+_NON_EMPTY_LINE = rf'(?:(?:[^",\r\n]+|"(?:[^"\r\n]|"")*")(?:,{_FIELD})*|(?:,{_FIELD})+)'
+
+
+def _block_pattern(sep: str, line: str = _LINE) -> str:
+    """A block of lines, each matching `line`, ended by `sep` (the last one may not be)."""
     escaped = sep.replace("\r", r"\r").replace("\n", r"\n")
-    return rf"\A(?:{_LINE}{escaped})*(?:{_LINE})?\z"
+    return rf"\A(?:{line}{escaped})*(?:{line})?\z"
 
 
 def simple_quoting(lines: pa.Array) -> pa.Array:
@@ -78,9 +83,44 @@ def file_splits(path: str, relative: str, size: int, sep: str, split_bytes: int)
     return [Split(path, relative, s, min(s + split_bytes, size), sep) for s in range(0, size, split_bytes)]
 
 
-def split_blocks(split: Split, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
+class Block:
+    """Bytes `start:end` of a buffer that the reader reuses: valid until the next block is read. Holds whole lines."""
+
+    def __init__(self, data: bytes | bytearray, start: int = 0, end: int | None = None) -> None:
+        self.data, self.start, self.end = data, start, len(data) if end is None else end
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def view(self) -> memoryview:
+        return memoryview(self.data)[self.start : self.end]
+
+    def tobytes(self) -> bytes:
+        return bytes(self.data[self.start : self.end])
+
+    def count(self, sub: bytes) -> int:
+        return self.data.count(sub, self.start, self.end)
+
+    def find(self, sub: bytes) -> int:
+        i = self.data.find(sub, self.start, self.end)
+        return i - self.start if i >= 0 else i
+
+    def startswith(self, prefix: bytes) -> bool:
+        return self.data.startswith(prefix, self.start, self.end)
+
+    def endswith(self, suffix: bytes) -> bool:
+        return self.data.endswith(suffix, self.start, self.end)
+
+
+def _as_block(block: Block | bytes) -> Block:
+    return block if isinstance(block, Block) else Block(block)
+
+
+def split_blocks(split: Split, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
     """The lines of `split` (those whose first byte is in it, each read whole), in blocks of whole lines ended by
-    the separator (the file's last line may have none). Blocks are about `block_bytes` long."""
+    the separator (the file's last line may have none). Blocks are about `block_bytes` long; each is only valid
+    until the next is asked for, as the read buffer is reused (fresh memory for every block costs more here than
+    the reading)."""
     sep = split.sep.encode()
     width = len(sep)
     begin = 0 if split.gzip else max(0, split.start - width)  # the separator that ends at `start`, if any
@@ -88,88 +128,136 @@ def split_blocks(split: Split, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes
     raw = st.storage_for(split.path).open_at(split.path, begin)
     stream: BinaryIO = gzip.GzipFile(fileobj=raw) if split.gzip else raw  # type: ignore[assignment]
     try:
-        yield from _blocks(stream, begin, split.start if not split.gzip else 0, end, sep, block_bytes)
+        yield from _blocks(_Buffer(stream, block_bytes), begin, split.start if not split.gzip else 0, end, sep)
     finally:
         stream.close()
         raw.close()
 
 
-def _blocks(stream: BinaryIO, pos: int, start: int, end: float, sep: bytes, block_bytes: int) -> Iterator[bytes]:
+class _Buffer:
+    """A read buffer over a stream: `data[:held]` are the bytes read and not consumed yet."""
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self.stream = stream
+        self.data = bytearray(max(size, 1))
+        self.held = 0
+        self.eof = False
+
+    def fill(self) -> None:
+        """Read until the buffer is full or the stream ends."""
+        while self.held < len(self.data) and not self.eof:
+            with memoryview(self.data) as whole, whole[self.held :] as target:
+                got = _read_into(self.stream, target)
+            if got:
+                self.held += got
+            else:
+                self.eof = True
+
+    def consume(self, n: int) -> None:
+        """Drop the first `n` bytes held (the rest moves to the front; the buffer keeps its size)."""
+        rest = self.held - n
+        self.data[:rest] = self.data[n : self.held]
+        self.held = rest
+
+    def grow(self) -> None:
+        """Twice the room, for a line longer than the buffer (a new buffer: blocks handed out keep the old one)."""
+        data = bytearray(2 * len(self.data))
+        data[: self.held] = self.data[: self.held]
+        self.data = data
+
+
+def _read_into(stream: BinaryIO, target: memoryview) -> int:
+    readinto = getattr(stream, "readinto", None)
+    if readinto is not None:
+        try:
+            return int(readinto(target) or 0)
+        except (AttributeError, io.UnsupportedOperation):
+            pass
+    data = stream.read(len(target))
+    target[: len(data)] = data
+    return len(data)
+
+
+def _blocks(buf: _Buffer, pos: int, start: int, end: float, sep: bytes) -> Iterator[Block]:
+    """`pos`: the file offset of the stream's first byte."""
     width = len(sep)
-    buf = b""
-    eof = False
-
-    def more() -> None:
-        nonlocal buf, eof
-        data = stream.read(block_bytes)
-        if data:
-            buf += data
-        else:
-            eof = True
-
     if start > 0:
         # Skip to the first line that starts at or after `start`: the rest of the line before is the last
         # line of the split before.
         scanned = 0
-        while (i := buf.find(sep, scanned)) < 0:
-            if eof:
+        while True:
+            buf.fill()
+            i = buf.data.find(sep, scanned, buf.held)
+            if i >= 0:
+                break
+            if buf.eof:
                 return
-            scanned = max(0, len(buf) - width + 1)
-            more()
+            keep = min(width - 1, buf.held)  # a separator may begin in the last bytes
+            if keep == buf.held:
+                buf.grow()
+            pos += buf.held - keep
+            buf.consume(buf.held - keep)
         pos += i + width
-        buf = buf[i + width :]
+        buf.consume(i + width)
     while pos < end:
-        while len(buf) < block_bytes and not eof:
-            more()
-        limit = end - pos  # where the split ends, as an index into buf
-        if limit <= len(buf):
+        buf.fill()
+        limit = end - pos  # where the split ends, as an index into the buffer
+        if limit <= buf.held:
             # The last block: up to the end of the line the split ends in (the first separator that ends at
             # or after `limit`); the file's last line may have no separator.
             scanned = max(0, int(limit) - width)
-            while (i := buf.find(sep, scanned)) < 0 and not eof:
-                scanned = max(scanned, len(buf) - width + 1)
-                more()
-            yield buf[: i + width] if i >= 0 else buf
+            while (i := buf.data.find(sep, scanned, buf.held)) < 0 and not buf.eof:
+                scanned = max(scanned, buf.held - width + 1)
+                if buf.held == len(buf.data):
+                    buf.grow()
+                buf.fill()
+            yield Block(buf.data, 0, i + width if i >= 0 else buf.held)
             return
-        if eof:
-            if buf:
-                yield buf
+        if buf.eof:
+            if buf.held:
+                yield Block(buf.data, 0, buf.held)
             return
-        i = buf.rfind(sep)
-        if i < 0:  # one line longer than a block: read on
-            more()
+        i = buf.data.rfind(sep, 0, buf.held)
+        if i < 0:  # one line longer than the buffer: read on
+            buf.grow()
             continue
-        yield buf[: i + width]
+        yield Block(buf.data, 0, i + width)
         pos += i + width
-        buf = buf[i + width :]
+        buf.consume(i + width)
 
 
-def _lines(block: bytes, sep: bytes) -> list[bytes]:
+def _lines(block: Block, sep: bytes) -> list[bytes]:
     """The non-empty lines of a block, without their separators."""
-    return [line for line in block.split(sep) if line]
+    return [line for line in block.tobytes().split(sep) if line]
 
 
-def _count_lines(block: bytes, sep: bytes) -> int:
+def _count_lines(block: Block, sep: bytes) -> int:
     """The number of non-empty lines of a block."""
-    if sep + sep in block or block.startswith(sep):
+    if block.find(sep + sep) >= 0 or block.startswith(sep):
         return len(_lines(block, sep))
-    return block.count(sep) + (0 if block.endswith(sep) or not block else 1)
+    return block.count(sep) + (0 if block.endswith(sep) or not len(block) else 1)
 
 
-def _as_text(block: bytes) -> pa.Array | None:
-    """The block as a one-element string array, or None if it is not UTF-8 (pyarrow checks, in C++)."""
+def _as_text(block: Block) -> pa.Array | None:
+    """The block as a one-element string array, or None if it is not UTF-8 (pyarrow checks, in C++; the block's
+    bytes are not copied)."""
+    offsets = pa.py_buffer(np.array([0, len(block)], dtype=np.int32))
     try:
-        return pa.array([block], pa.binary()).cast(pa.string())
+        return pa.Array.from_buffers(pa.binary(), 1, [None, offsets, pa.py_buffer(block.view())]).cast(pa.string())
     except pa.ArrowInvalid:
         return None
 
 
-def survey_block(block: bytes, sep: str) -> tuple[int, bool]:
+def survey_block(block: Block | bytes, sep: str) -> tuple[int, bool]:
     """(non-empty lines, whether every line has SIMPLE_QUOTING) of a block of `split_blocks`."""
+    block = _as_block(block)
     sep_bytes = sep.encode()
     text = _as_text(block)
-    if text is not None and pc.match_substring_regex(text, _block_pattern(sep))[0].as_py():
-        return _count_lines(block, sep_bytes), True
+    if text is not None:
+        if pc.match_substring_regex(text, _block_pattern(sep, _NON_EMPTY_LINE))[0].as_py():
+            return block.count(sep_bytes) + (0 if block.endswith(sep_bytes) or not len(block) else 1), True
+        if pc.match_substring_regex(text, _block_pattern(sep))[0].as_py():  # with empty lines
+            return len(_lines(block, sep_bytes)), True
     # Rare: some line is not simple, or the block is not UTF-8 (bytes that are not UTF-8 are neither a quote,
     # a comma nor a line break, so a line of them can still be simple).
     lines = _lines(block, sep_bytes)
@@ -235,10 +323,12 @@ class ParsedBlock:
     bad: list[BadLine]
 
 
-def parse_block(block: bytes, sep: str, width: int) -> ParsedBlock:
+def parse_block(block: Block | bytes, sep: str, width: int) -> ParsedBlock:
     """The lines of a block of `split_blocks` of a file that `survey_block` found simple, parsed."""
+    block = _as_block(block)
     sep_bytes = sep.encode()
-    if REPLACEMENT_CHAR.encode() not in block:
+    # (U+FFFD starts with the byte EF, which most text never holds: a one-byte search is much the faster.)
+    if block.find(b"\xef") < 0 or block.find(REPLACEMENT_CHAR.encode()) < 0:
         flagged: list[int] = []
 
         def invalid(row: pa_csv.InvalidRow) -> str:
@@ -247,7 +337,7 @@ def parse_block(block: bytes, sep: str, width: int) -> ParsedBlock:
 
         try:
             table = pa_csv.read_csv(
-                io.BytesIO(block),
+                pa.BufferReader(pa.py_buffer(block.view())),
                 read_options=_read_options(width),
                 parse_options=pa_csv.ParseOptions(
                     quote_char='"',

@@ -86,11 +86,15 @@ def test_generated_files_have_the_contract_columns(tmp_path: Path) -> None:
 
 
 def test_job_stages_come_from_the_ingest_log() -> None:
-    # Log lines as stage.py writes them: two pre-passes (CSV and JSON groups), one bronze write, one quarantine.
+    # Log lines as stage.py writes them: the Arrow path's survey and Spark's pre-pass of the CSV files it cannot
+    # take, the Arrow path's write and Spark's, one quarantine.
     log_text = "\n".join([
-        "... INFO glue_ingest.stage: dataset d: pre-pass over 3 file(s) in 2.5 s: 6 split(s), 10 line(s); ...",
-        "... INFO glue_ingest.stage: dataset d: pre-pass over 1 file(s) in 0.5 s: 1 split(s), 4 record(s)",
-        "... INFO glue_ingest.stage: dataset d: bronze written to staging in 10.0 s",
+        "... INFO glue_ingest.stage: dataset d: survey of 4 CSV file(s) in 1.0 s: 9 split(s), 3 file(s) read "
+        "with pyarrow, 1 with Spark (quoting that pyarrow reads otherwise)",
+        "... INFO glue_ingest.stage: dataset d: pre-pass over 1 file(s) in 2.0 s: 6 split(s), 10 line(s); ...",
+        "... INFO glue_ingest.stage: dataset d: 3 CSV file(s) read with pyarrow: 900 record(s) staged in 3 file(s) "
+        "in 4.0 s",
+        "... INFO glue_ingest.stage: dataset d: bronze written to staging in 6.0 s",
         "... INFO glue_ingest.stage: dataset d: quarantine written to staging in 1.5 s",
     ])
     stages = job_stages(log_text, wall=20.0, steady=16.0)
