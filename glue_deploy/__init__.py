@@ -58,6 +58,10 @@ PACKAGE_FORMAT = "glue_ingest-zip-1"  # part of the build id: changing how the z
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 
 GLUE_VERSION = "5.0"
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+# What the job imports beyond Spark (the CSV path's tasks: pyarrow and numpy; the JSON parser's vectorised UDF:
+# pandas), installed on Glue at the versions the tests ran with, so that pyarrow's CSV parser is the tested one.
+TASK_MODULES = ("pyarrow", "numpy", "pandas")
 LAYERS = ("bronze", "silver", "gold", "ops", "audit")
 WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X")
 MIN_WORKERS = 2  # Glue's minimum for Spark jobs
@@ -307,6 +311,24 @@ class Plan:
         return f"s3://{self.settings.artifacts_bucket}/{artifact.key}"
 
 
+def python_modules(pyproject: Path = PYPROJECT) -> str:
+    """`--additional-python-modules`: TASK_MODULES pinned as pyproject.toml pins them."""
+    import tomllib
+
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    requirements = [*project.get("dependencies", [])]
+    for group in project.get("optional-dependencies", {}).values():
+        requirements += group
+    pins = {}
+    for requirement in requirements:
+        name, _, version = requirement.partition("==")
+        pins[name.strip().lower()] = version.strip()
+    missing = [m for m in TASK_MODULES if not pins.get(m)]
+    if missing:
+        raise ValueError(f"{pyproject}: no exact pin (==) of {', '.join(missing)} in the project's dependencies")
+    return ",".join(f"{m}=={pins[m]}" for m in TASK_MODULES)
+
+
 def artifact_prefix(settings: Settings, package: Package) -> str:
     return f"glue/{settings.env}/{package.build_id}"
 
@@ -324,6 +346,7 @@ def job_definition(
         "Command": {"Name": "glueetl", "ScriptLocation": script_uri, "PythonVersion": "3"},
         "DefaultArguments": {
             "--extra-py-files": package_uri,
+            "--additional-python-modules": python_modules(),
             "--dataset": dataset,
             "--source_path": settings.lake_path("raw", dataset),
             "--bronze_path": settings.lake_path("bronze", dataset),

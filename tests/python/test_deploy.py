@@ -140,6 +140,8 @@ def job_names() -> list[str]:
 def expected_arguments(dataset: str, package_uri: str, env: str = "dev", prefix: str = "lake") -> dict[str, str]:
     return {
         "--extra-py-files": package_uri,
+        # The versions the tests run with (pyproject.toml), so pyarrow's CSV parser on Glue is the tested one.
+        "--additional-python-modules": "pyarrow==17.0.0,numpy==1.26.4,pandas==2.2.3",
         "--dataset": dataset,
         "--source_path": f"s3://{LAKE}/{prefix}/raw/{dataset}",
         "--bronze_path": f"s3://{LAKE}/{prefix}/bronze/{dataset}",
