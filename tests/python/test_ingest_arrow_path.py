@@ -230,3 +230,52 @@ def test_each_file_takes_the_path_its_quoting_allows_and_every_record_is_account
     schemas = {tuple((f.name, str(f.type)) for f in pq.read_schema(p)) for p in lake.parquet_files("bronze")}
     assert len(schemas) == 1, schemas
     assert len(summary.bronze_files) > 3
+
+
+def is_simple(line: str) -> bool:
+    """SIMPLE_QUOTING by hand: each field unquoted without a quote, or quoted whole with doubled quotes inside
+    and a comma or the end after it; no CR or LF anywhere."""
+    if "\r" in line or "\n" in line:
+        return False
+    i = 0
+    while True:
+        if i < len(line) and line[i] == '"':
+            i += 1
+            while True:
+                j = line.find('"', i)
+                if j < 0:
+                    return False  # never closed
+                if line[j + 1 : j + 2] == '"':
+                    i = j + 2  # a doubled quote
+                    continue
+                i = j + 1
+                break
+            if i == len(line):
+                return True
+            if line[i] != ",":
+                return False  # text after the closing quote
+            i += 1
+        else:
+            j = line.find(",", i)
+            field = line[i:] if j < 0 else line[i:j]
+            if '"' in field:
+                return False
+            if j < 0:
+                return True
+            i = j + 1
+
+
+@pytest.mark.parametrize("sep_name", sorted(SEPS))
+def test_the_survey_counts_and_checks_like_a_hand_written_reader(sep_name: str) -> None:
+    sep = SEPS[sep_name]
+    rng = random.Random(f"survey-{sep_name}")
+    simple_blocks = 0
+    for trial in range(400):
+        data = random_file(rng, sep, rng.randint(1, 8))
+        if rng.random() < 0.1:
+            data += b"\xff,x"  # not UTF-8: the line-by-line check
+        lines = [line for line in data.split(sep.encode()) if line]
+        want = (len(lines), all(is_simple(line.decode("utf-8", errors="replace")) for line in lines))
+        assert survey_block(data, sep) == want, (trial, data)
+        simple_blocks += want[1]
+    assert 20 < simple_blocks < 380  # both answers were exercised
