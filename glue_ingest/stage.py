@@ -1,17 +1,22 @@
 """One run's records, read and written to staging: bronze rows and quarantine rows, each counted.
 
-Two ways through, chosen per file:
+Three ways through, chosen per file:
 
-- **Lines** (CSV without a quoted line break: nearly every CSV file). A pre-pass counts the non-blank
-  lines of each split of each file (`read.line_blocks`); that numbers the records without a shuffle
-  and says which files hold a quoted line break. Bronze is then written in one pass over the files,
-  with no cache and no sort. The bronze rows per file are read back from the staged output; a file
-  with fewer bronze rows than records has bad ones, and only such files are read again, for the
-  quarantine. Bronze plus quarantine must equal the pre-pass count for every file, or the run fails.
-- **Records** (JSON, and CSV files with a quoted line break). Read, numbered, cached and counted, then
+- **Arrow** (CSV whose every line pyarrow reads exactly as Spark's parser does: nearly every CSV file). Spark only
+  schedules the tasks; a survey task counts the non-empty lines of each split of each file and checks the
+  quoting, which numbers the records without a shuffle; a write task parses blocks of lines with pyarrow and
+  writes the bronze rows and the bad records itself (`stage_arrow`). The bad records are gathered into the
+  run's one quarantine file with the others.
+- **Lines** (CSV with quoting pyarrow reads otherwise, but without a quoted line break; JSON lines). A Spark
+  pre-pass counts the non-blank lines of each split (`read.line_blocks`) and says which files hold a quoted
+  line break. Bronze is then written in one pass over the files, with no cache and no sort. A file with fewer
+  bronze rows than records has bad ones, and only such files are read again, for the quarantine.
+- **Records** (JSON arrays, and CSV files with a quoted line break). Read, numbered, cached and counted, then
   written from the cache (see `transform`).
 
-Files rejected whole get one quarantine record each; their records are counted, not written.
+Whichever way, the staged Parquet is read back and bronze plus quarantine must equal the records counted
+before the write, for every file, or the run fails and commits nothing. Files rejected whole get one
+quarantine record each; their records are counted, not written.
 """
 
 from __future__ import annotations

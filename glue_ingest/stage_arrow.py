@@ -308,7 +308,7 @@ def write(spark: SparkSession, works: Sequence[SplitWork], bronze: Bronze, split
 def _count_rows(path: str, keys: Sequence[str]) -> tuple[str, list[tuple[tuple[str | None, ...], int]]]:
     """Rows of one staged Parquet file by the values of `keys` (only those columns are read)."""
     source: Any = path if not st.is_s3(path) else io.BytesIO(st.storage_for(path).read_bytes(path))
-    table = pq.read_table(source, columns=list(keys))
+    table = pq.read_table(source, columns=list(keys), read_dictionary=list(keys))  # few distinct values
     if not table.num_rows:
         return path, []
     counts = table.group_by(list(keys)).aggregate([([], "count_all")])
