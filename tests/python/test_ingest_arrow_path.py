@@ -11,6 +11,7 @@ import csv
 import gzip
 import logging
 import random
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -279,3 +280,42 @@ def test_the_survey_counts_and_checks_like_a_hand_written_reader(sep_name: str) 
         assert survey_block(data, sep) == want, (trial, data)
         simple_blocks += want[1]
     assert 20 < simple_blocks < 380  # both answers were exercised
+
+
+def test_on_s3_the_tasks_read_ranges_write_files_and_count_them_back() -> None:
+    import boto3
+    from moto import mock_aws
+
+    from glue_ingest import storage as st
+
+    header = "user_id,endpoint,x"
+    lines = [f"u{n},/p/{n},{n}" if n != 7 else "short" for n in range(1, 301)]
+    data = ("\n".join([header, *lines]) + "\n").encode()
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="lake")
+        client.put_object(Bucket="lake", Key="raw/a.csv", Body=data)
+        path = "s3://lake/raw/a.csv"
+        assert st.S3Storage(client).open_at(path, 5).read(7) == data[5:12]
+        splits = file_splits(path, "a.csv", len(data), "\n", 1000)
+        assert len(splits) > 3
+        assert b"".join(b.tobytes() for s in splits for b in split_blocks(s, 64)) == data
+        counts = [stage_arrow.survey_split(s) for s in splits]
+        assert sum(n for n, _ in counts) == 301 and all(ok for _, ok in counts)
+        bases = [sum(n for n, _ in counts[:i]) for i in range(len(splits))]
+        bronze = stage_arrow.Bronze(("user_id", "endpoint"), "r1", datetime(2024, 1, 2), "s3://lake/b", "s3://lake/q")
+        works = [stage_arrow.SplitWork(s, tuple(header.split(",")), b) for s, b in zip(splits, bases, strict=True)]
+        result = stage_arrow.write_task(3, works, bronze)
+        assert result.counts == {("a.csv", None): 299, ("a.csv", "wrong field count: expected 3 fields"): 1}
+        assert result.files == ["s3://lake/b/part-a00003-000.zstd.parquet", "s3://lake/q/part-a00003-000.zstd.parquet"]
+        assert stage_arrow._count_rows(result.files[0], ["_source_file"]) == (result.files[0], [(("a.csv",), 299)])
+        body = client.get_object(Bucket="lake", Key="b/part-a00003-000.zstd.parquet")["Body"].read()
+        table = pq.read_table(pa.BufferReader(body))
+        assert table.column("_record_number").to_pylist() == [n for n in range(1, 301) if n != 7]
+        assert table.column("_extra").to_pylist()[:2] == ['{"x":"1"}', '{"x":"2"}']
+        quarantine = pq.read_table(
+            pa.BufferReader(client.get_object(Bucket="lake", Key="q/part-a00003-000.zstd.parquet")["Body"].read())
+        )
+        assert quarantine.select(["_record_number", "raw_record"]).to_pylist() == [
+            {"_record_number": 7, "raw_record": "short"}
+        ]
