@@ -602,7 +602,8 @@ class Stager:
         """Row counts of the staged Parquet under `path` by `keys`; staged files without rows (Spark
         writes one for an empty result) are deleted."""
         lake = self.target.lake
-        staged = [f.path for f in lake.list_files(path) if f.path.endswith(".parquet")] if lake.exists(path) else []
+        # (Not `lake.exists(path)`: on S3 a folder is a key prefix, which no HEAD request finds.)
+        staged = [f.path for f in lake.list_files(path) if f.path.endswith(".parquet")]
         if not staged:
             return []
         totals: dict[tuple[str, ...], int] = {}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zlib
 from collections.abc import Sequence
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -38,12 +37,9 @@ from glue_ingest.read.files import (
     ReadPlan,
     RejectedFile,
     _from_head,
-    _log_planning,
-    _not_gzip,
-    _unreadable_reason,
     escape_glob,
-    map_files,
     position_column,
+    probe_heads,
 )
 from glue_ingest.read.lines import BLOCK_START, LINE, PARSED, ROW_ID, row_ids
 
@@ -102,15 +98,7 @@ class CsvReader:
         plan = ReadPlan()
         groups: dict[tuple[tuple[str, ...], str], FileGroup] = {}
 
-        def probe(file: RawFile) -> tuple[Header | None, str | None]:
-            reason = _unreadable_reason(file)
-            try:
-                return (read_csv_header(storage, file) if file.size else None), reason
-            except zlib.error as exc:
-                return None, reason or _not_gzip(exc)
-
-        for i, (file, (header, reason)) in enumerate(zip(files, map_files(files, probe), strict=True), start=1):
-            _log_planning(dataset, i, files, "header read")
+        for file, header, reason in probe_heads(storage, files, dataset, parse_header, "header read"):
             if reason:
                 plan.rejected.append(RejectedFile(file, reason, header.line if header else None))
             elif header is None:

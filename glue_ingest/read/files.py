@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -142,6 +142,24 @@ def _unreadable_reason(file: RawFile) -> str | None:
 def _not_gzip(exc: zlib.error) -> str:
     # Spark would fail the whole run on it; better to set this one file aside.
     return f"unreadable file: not gzip data ({exc})"
+
+
+def probe_heads(
+    storage: st.Storage, files: Sequence[RawFile], dataset: str, parse: Callable[[bytes, bool], T], what: str
+) -> Iterator[tuple[RawFile, T | None, str | None]]:
+    """(file, what `parse` finds in its first bytes or None for an empty file, why it cannot be read at all or
+    None) for every file, in file order; read side by side, and logged per file as `what`."""
+
+    def probe(file: RawFile) -> tuple[T | None, str | None]:
+        reason = _unreadable_reason(file)
+        try:
+            return (_from_head(storage, file, parse) if file.size else None), reason
+        except zlib.error as exc:
+            return None, reason or _not_gzip(exc)
+
+    for i, (file, (found, reason)) in enumerate(zip(files, map_files(files, probe), strict=True), start=1):
+        _log_planning(dataset, i, files, what)
+        yield file, found, reason
 
 
 def _log_planning(dataset: str, i: int, files: Sequence[RawFile], what: str) -> None:

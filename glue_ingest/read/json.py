@@ -23,7 +23,6 @@ paths equal on every case of the bad-input matrix.
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Callable, Sequence
 from functools import reduce
 
@@ -54,13 +53,9 @@ from glue_ingest.read.files import (
     RawFile,
     ReadPlan,
     RejectedFile,
-    _from_head,
-    _log_planning,
-    _not_gzip,
-    _unreadable_reason,
     escape_glob,
-    map_files,
     position_column,
+    probe_heads,
 )
 from glue_ingest.read.lines import BLOCK_START, LINE, ROW_ID, LineBlock, line_blocks, line_text, row_ids
 
@@ -134,15 +129,7 @@ class JsonReader:
         plan = ReadPlan()
         groups: dict[str, FileGroup] = {}
 
-        def probe(file: RawFile) -> tuple[str | None, str | None]:
-            reason = _unreadable_reason(file)
-            try:
-                return (_from_head(storage, file, json_layout) if file.size else None), reason
-            except zlib.error as exc:
-                return None, reason or _not_gzip(exc)
-
-        for i, (file, (layout, reason)) in enumerate(zip(files, map_files(files, probe), strict=True), start=1):
-            _log_planning(dataset, i, files, "JSON layout detected")
+        for file, layout, reason in probe_heads(storage, files, dataset, json_layout, "JSON layout detected"):
             if reason:
                 plan.rejected.append(RejectedFile(file, reason, None))
             elif layout is None:
