@@ -265,47 +265,49 @@ def survey_block(block: Block | bytes, sep: str) -> tuple[int, bool]:
     return len(lines), bool(pc.all(simple_quoting(decoded)).as_py() is not False)
 
 
-def _read_options(width: int) -> pa_csv.ReadOptions:
-    return pa_csv.ReadOptions(column_names=[position_column(i) for i in range(width)], use_threads=False)
+def _read_csv(
+    source: pa.NativeFile | io.BytesIO, width: int, *, ignore_empty_lines: bool
+) -> tuple[pa.Table, list[int]]:
+    """`width` string columns `_c0`... read as `from_csv` reads a line: empty fields, quoted or not, are null;
+    spaces are kept; text that is not UTF-8 raises ArrowInvalid. Returns the table of the rows with `width`
+    fields and the (1-based) numbers pyarrow gives the others, which are skipped."""
+    names = [position_column(i) for i in range(width)]
+    skipped: list[int] = []
 
+    def invalid(row: pa_csv.InvalidRow) -> str:
+        skipped.append(row.number)
+        return "skip"
 
-def _convert_options(width: int, *, check_utf8: bool) -> pa_csv.ConvertOptions:
-    return pa_csv.ConvertOptions(
-        column_types=dict.fromkeys([position_column(i) for i in range(width)], pa.string()),
-        null_values=[""],  # pyarrow's default list would make `NA`, `NULL`, `nan`... null too
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=True,  # Spark reads `""` as null
-        check_utf8=check_utf8,
+    table = pa_csv.read_csv(
+        source,
+        read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
+        parse_options=pa_csv.ParseOptions(
+            quote_char='"',
+            double_quote=True,
+            escape_char=False,
+            newlines_in_values=False,
+            ignore_empty_lines=ignore_empty_lines,
+            invalid_row_handler=invalid,
+        ),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            null_values=[""],  # pyarrow's default list would make `NA`, `NULL`, `nan`... null too
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,  # Spark reads `""` as null
+        ),
     )
+    return table, skipped
 
 
 def parse_lines(lines: Sequence[str], width: int) -> tuple[pa.Table, list[int]]:
     """Lines (without terminators, none empty, each with SIMPLE_QUOTING) as `width` string columns `_c0`...,
     as `from_csv` reads them: empty fields, quoted or not, are null; spaces are kept. Returns the table of the
     lines with `width` fields and the indexes of the others (Spark's corrupt records), in line order."""
-    bad: list[int] = []
-
-    def invalid(row: pa_csv.InvalidRow) -> str:
-        bad.append(row.number - 2)  # 1-based, and the first row is the sentinel
-        return "skip"
-
     # A sentinel row of empty fields first: pyarrow drops a byte order mark at the start of its input, which
     # would otherwise be taken from the first line.
     data = ("," * (width - 1) + "\n" + "\n".join(lines)).encode("utf-8") + b"\n"
-    table = pa_csv.read_csv(
-        io.BytesIO(data),
-        read_options=_read_options(width),
-        parse_options=pa_csv.ParseOptions(
-            quote_char='"',
-            double_quote=True,
-            escape_char=False,
-            newlines_in_values=False,
-            ignore_empty_lines=False,
-            invalid_row_handler=invalid,
-        ),
-        convert_options=_convert_options(width, check_utf8=True),
-    )
-    return table.slice(1), bad
+    table, skipped = _read_csv(io.BytesIO(data), width, ignore_empty_lines=False)
+    return table.slice(1), [number - 2 for number in skipped]  # 1-based, and the first row is the sentinel
 
 
 @dataclass
@@ -329,28 +331,10 @@ def parse_block(block: Block | bytes, sep: str, width: int) -> ParsedBlock:
     sep_bytes = sep.encode()
     # (U+FFFD starts with the byte EF, which most text never holds: a one-byte search is much the faster.)
     if block.find(b"\xef") < 0 or block.find(REPLACEMENT_CHAR.encode()) < 0:
-        flagged: list[int] = []
-
-        def invalid(row: pa_csv.InvalidRow) -> str:
-            flagged.append(row.number)
-            return "skip"
-
         try:
-            table = pa_csv.read_csv(
-                pa.BufferReader(pa.py_buffer(block.view())),
-                read_options=_read_options(width),
-                parse_options=pa_csv.ParseOptions(
-                    quote_char='"',
-                    double_quote=True,
-                    escape_char=False,
-                    newlines_in_values=False,
-                    ignore_empty_lines=True,
-                    invalid_row_handler=invalid,
-                ),
-                convert_options=_convert_options(width, check_utf8=True),
-            )
+            table, flagged = _read_csv(pa.BufferReader(pa.py_buffer(block.view())), width, ignore_empty_lines=True)
         except pa.ArrowInvalid:  # not UTF-8
-            table = None
+            table, flagged = None, []
         # With every line simple, rows and non-empty lines can only differ when pyarrow drops a byte order mark
         # at the start of its input and the line it starts is otherwise empty: count the lines then.
         if (
