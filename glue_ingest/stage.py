@@ -278,17 +278,17 @@ class Stager:
             spark_files = []
             for f in group.files:
                 found = [surveyed[(s.relative, s.start)] for s in splits[f.relative]]
-                if not all(simple for _, simple in found):
+                if not all(simple for _, _, simple in found):
                     spark_files.append(f)
                     continue
                 arrow_files += 1
-                records = sum(lines for lines, _ in found) - 1  # less the header
+                records = sum(lines for lines, _, _ in found) - 1  # less the header
                 if problem:
                     self.stats[f.relative].add(problem, records)  # rejected whole: counted, not read
                     continue
                 work.arrow_expected[f.relative] = records
                 base = 0
-                for s, (lines, _) in zip(splits[f.relative], found, strict=True):
+                for s, (lines, _, _) in zip(splits[f.relative], found, strict=True):
                     work.arrow_splits.append(arrow.SplitWork(s, group.columns, base))
                     base += lines
             if spark_files:
@@ -356,6 +356,40 @@ class Stager:
                 work.line_groups.append(LineGroup(group, paths[i], group_blocks, as_lines, expected))
 
     def _plan_json_lines(self, group: FileGroup, work: _Work) -> None:
+        """The survey of the JSON-lines files: those with LF (or CRLF) line ends take the Arrow path; the others
+        (a CR line end somewhere) Spark's line path, with its pre-pass (`_plan_spark_json_lines`)."""
+        clock = time.monotonic()
+        split = self._split_bytes()
+        splits = {f.relative: file_splits(f.path, f.relative, f.size, "\n", split, json=True) for f in group.files}
+        surveyed = arrow.survey(self.spark, [s for file in splits.values() for s in file], split)
+        columns = tuple(self.config.contract.column_names)
+        spark_files = []
+        for f in group.files:
+            found = [surveyed[(s.relative, s.start)] for s in splits[f.relative]]
+            if not all(readable for _, _, readable in found):
+                spark_files.append(f)
+                continue
+            work.arrow_expected[f.relative] = sum(records for _, records, _ in found)
+            base = 0
+            for s, (lines, _, _) in zip(splits[f.relative], found, strict=True):
+                work.arrow_splits.append(arrow.SplitWork(s, columns, base))
+                base += lines
+        log.info(
+            "dataset %s: survey of %d JSON-lines file(s) in %.1f s: %d split(s), %d file(s) read with pyarrow, %d "
+            "with Spark (CR line ends)",
+            self.dataset,
+            len(group.files),
+            time.monotonic() - clock,
+            len(surveyed),
+            len(group.files) - len(spark_files),
+            len(spark_files),
+        )
+        if spark_files:
+            self._plan_spark_json_lines(
+                FileGroup(group.columns, group.line_sep, spark_files, group.header_lines, group.layout), work
+            )
+
+    def _plan_spark_json_lines(self, group: FileGroup, work: _Work) -> None:
         clock = time.monotonic()
         paths = self._paths(group.files)
         blocks = json_line_blocks(json_lines(self.spark, paths))
@@ -420,7 +454,7 @@ class Stager:
         run_id = self.config.run_id
 
         records = self._counted_records(work, rejected_paths, found_rejected)
-        arrow_quarantine = self._write_arrow(work)
+        arrow_quarantine = self._write_arrow(work, found_rejected)
         observations = self._write_bronze(work, records)
         whole = self._json_files_missing_required(work, observations)
         if whole:
@@ -485,9 +519,11 @@ class Stager:
         """Where the Arrow path's tasks write quarantine rows, for the quarantine write to gather into one file."""
         return st.join(self.target.layout.staging_dir(self.target.layout.quarantine_path, self.config.run_id), "_arrow")
 
-    def _write_arrow(self, work: _Work) -> bool:
-        """Stage the bronze rows of the CSV files read with pyarrow (see `stage_arrow`), and their quarantine rows
-        in `_arrow_quarantine`; whether there are any of the latter."""
+    def _write_arrow(self, work: _Work, found_rejected: dict[str, str]) -> bool:
+        """Stage the bronze rows of the files read with pyarrow (see `stage_arrow`), and their quarantine rows in
+        `_arrow_quarantine`; whether there are any of the latter. A JSON-lines file whose records all lack a
+        required key is rejected whole (as a CSV file without the column is), which only its records can tell: the
+        Arrow output is then staged again without it."""
         if not work.arrow_splits:
             return False
         clock = time.monotonic()
@@ -498,10 +534,22 @@ class Stager:
             bronze_dir=self.target.bronze(self.config.run_id),
             quarantine_dir=self._arrow_quarantine(),
             max_records_per_file=self.target.max_records_per_file,
+            required_columns=tuple(self.config.contract.required_columns),
         )
         results = arrow.write(self.spark, work.arrow_splits, bronze, self._split_bytes())
+        whole = self._arrow_files_missing_required(work, results)
+        if whole:
+            for r in results:
+                for path in r.files:
+                    self.target.lake.delete(path)
+            for path, (reason, first) in whole.items():
+                self.stats[path].add(reason, work.arrow_expected.pop(path))
+                work.found_rejected.append((path, first, reason))
+                found_rejected[path] = reason
+            work.arrow_splits = [w for w in work.arrow_splits if w.split.relative not in whole]
+            results = arrow.write(self.spark, work.arrow_splits, bronze, self._split_bytes())
         log.info(
-            "dataset %s: %d CSV file(s) read with pyarrow: %d record(s) staged in %d file(s) in %.1f s",
+            "dataset %s: %d file(s) read with pyarrow: %d record(s) staged in %d file(s) in %.1f s",
             self.dataset,
             len(work.arrow_expected),
             sum(n for r in results for n in r.counts.values()),
@@ -509,6 +557,29 @@ class Stager:
             time.monotonic() - clock,
         )
         return any(reason is not None for r in results for _, reason in r.counts)
+
+    def _arrow_files_missing_required(
+        self, work: _Work, results: Sequence[arrow.TaskResult]
+    ) -> dict[str, tuple[str, str]]:
+        """JSON-lines files read with pyarrow that have good records, none of which has some required key:
+        path -> (reason, text of the first good record)."""
+        required = self.config.contract.required_columns
+        json_files = {w.split.relative for w in work.arrow_splits if w.split.json}
+        if not required or not json_files:
+            return {}
+        keys: dict[str, set[str]] = {}
+        first: dict[str, tuple[int, str]] = {}
+        for r in results:
+            for path, seen in r.keys.items():
+                keys.setdefault(path, set()).update(seen)
+            for path, good in r.first_good.items():
+                first[path] = min(first.get(path, good), good)
+        whole = {}
+        for path in sorted(keys):
+            missing = [c for c in required if c not in keys[path]]
+            if missing:
+                whole[path] = (MISSING_REQUIRED + ", ".join(missing), first[path][1])
+        return whole
 
     def _write_bronze(
         self, work: _Work, records: DataFrame | None, exclude: set[str] | None = None

@@ -36,6 +36,7 @@ from glue_ingest import storage as st
 from glue_ingest.contracts import METADATA_COLUMNS
 from glue_ingest.jsonrecords import INVALID_UTF8
 from glue_ingest.read.arrow_csv import Split, parse_block, split_blocks, survey_block
+from glue_ingest.read.arrow_json import EXTRA_COLUMN, parse_json_block, survey_json_block
 from glue_ingest.read.files import position_column
 
 COMPRESSION = "zstd"
@@ -73,18 +74,27 @@ def pack(splits: Sequence[Split], split_bytes: int, open_cost: int = OPEN_COST_B
 # --- the survey ------------------------------------------------------------------------------------------------
 
 
-def survey_split(split: Split) -> tuple[int, bool]:
-    """(non-empty lines, every line simple) of a split; stops at the first block that is not simple."""
-    lines = 0
-    for block in split_blocks(split):
-        n, simple = survey_block(block, split.sep)
+def survey_split(split: Split) -> tuple[int, int, bool]:
+    """(lines, records, readable) of a split; stops at the first block that is not readable this way.
+
+    CSV: lines are the non-empty lines, all of them records (the stager takes the header off); readable: every line
+    has the simple quoting. JSON lines: lines are every line, blank ones too (record numbers are line numbers),
+    records the lines that are not blank; readable: no CR but before an LF (`read.arrow_json`)."""
+    lines = records = 0
+    for k, block in enumerate(split_blocks(split)):
+        if split.json:
+            n, r, readable = survey_json_block(block, first_of_file=split.start == 0 and k == 0)
+        else:
+            n, readable = survey_block(block, split.sep)
+            r = n
         lines += n
-        if not simple:
-            return lines, False
-    return lines, True
+        records += r
+        if not readable:
+            return lines, records, False
+    return lines, records, True
 
 
-def _survey_task(splits: list[Split]) -> list[tuple[str, int, int, bool]]:
+def _survey_task(splits: list[Split]) -> list[tuple[str, int, int, int, bool]]:
     return [(s.relative, s.start, *survey_split(s)) for s in splits]
 
 
@@ -92,13 +102,16 @@ def _open_cost(spark: SparkSession) -> int:
     return int(spark.conf.get("spark.sql.files.openCostInBytes", None) or OPEN_COST_BYTES)
 
 
-def survey(spark: SparkSession, splits: Sequence[Split], split_bytes: int) -> dict[tuple[str, int], tuple[int, bool]]:
-    """(relative path, split start) -> (non-empty lines, simple) for every split, in one Spark job."""
+def survey(
+    spark: SparkSession, splits: Sequence[Split], split_bytes: int
+) -> dict[tuple[str, int], tuple[int, int, bool]]:
+    """(relative path, split start) -> (lines, records, readable) for every split (`survey_split`), in one Spark
+    job."""
     batches = pack(splits, split_bytes, _open_cost(spark))
     if not batches:
         return {}
     found = spark.sparkContext.parallelize(batches, len(batches)).flatMap(_survey_task).collect()
-    return {(path, start): (lines, simple) for path, start, lines, simple in found}
+    return {(path, start): (lines, records, readable) for path, start, lines, records, readable in found}
 
 
 # --- the write -------------------------------------------------------------------------------------------------
@@ -114,6 +127,7 @@ class Bronze:
     bronze_dir: str  # the run's staging partitions
     quarantine_dir: str
     max_records_per_file: int | None = None
+    required_columns: tuple[str, ...] = ()  # JSON: a file without one of these keys in any record is rejected whole
 
     @property
     def schema(self) -> pa.Schema:
@@ -126,14 +140,22 @@ class Bronze:
 @dataclass(frozen=True)
 class SplitWork:
     split: Split
-    columns: tuple[str, ...]  # the file's header
-    base: int  # the number of the split's first non-empty line in its file (the header is 0)
+    columns: tuple[str, ...]  # CSV: the file's header; JSON: the contract's columns
+    # CSV: the number of the split's first non-empty line in its file (the header is 0); JSON: the lines before it
+    base: int
 
 
 @dataclass
 class TaskResult:
     counts: dict[tuple[str, str | None], int] = field(default_factory=dict)  # (file, reason or None) -> records
     files: list[str] = field(default_factory=list)
+    # JSON: per file with good records, the required keys some of them have, and its first good record (number,
+    # text), for a file that lacks a required key in every record and so is rejected whole (see `stage`).
+    keys: dict[str, set[str]] = field(default_factory=dict)
+    first_good: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    def add(self, path: str, reason: str | None, n: int) -> None:
+        self.counts[(path, reason)] = self.counts.get((path, reason), 0) + n
 
 
 class _Files:
@@ -240,6 +262,65 @@ def bronze_table(fields: pa.Table, numbers: pa.Array, work: SplitWork, bronze: B
     return pa.Table.from_arrays(columns, schema=bronze.schema)
 
 
+def json_bronze_table(records: pa.Table, numbers: pa.Array, path: str, bronze: Bronze) -> pa.Table:
+    """Bronze rows from JSON records (the contract columns and EXTRA_COLUMN, `read.arrow_json`) and their numbers."""
+    n = records.num_rows
+    columns = [records.column(c) for c in bronze.contract_columns] + [
+        records.column(EXTRA_COLUMN),
+        pa.repeat(pa.scalar(path, pa.string()), n),
+        numbers,
+        pa.repeat(pa.scalar(bronze.run_id, pa.string()), n),
+        pa.repeat(pa.scalar(bronze.ingested_at, pa.timestamp("us")), n),
+    ]
+    return pa.Table.from_arrays(columns, schema=bronze.schema)
+
+
+def quarantine_table(
+    path: str, numbers: Sequence[int], texts: Sequence[str], reasons: Sequence[str], bronze: Bronze
+) -> pa.Table:
+    n = len(numbers)
+    return pa.Table.from_arrays(
+        [
+            pa.repeat(pa.scalar(path, pa.string()), n),
+            pa.array(numbers, pa.int64()),
+            pa.array(texts, pa.string()),
+            pa.array(reasons, pa.string()),
+            pa.repeat(pa.scalar(bronze.run_id, pa.string()), n),
+            pa.repeat(pa.scalar(bronze.ingested_at, pa.timestamp("us")), n),
+        ],
+        schema=_QUARANTINE,
+    )
+
+
+def _write_json_split(
+    work: SplitWork, bronze: Bronze, result: TaskResult, bronze_files: _Files, quarantine_files: _Files
+) -> None:
+    """Parse one JSON-lines split (`read.arrow_json`) and write its records; record numbers are line numbers."""
+    path = work.split.relative
+    number = work.base + 1  # of the block's first line
+    for k, block in enumerate(split_blocks(work.split)):
+        parsed = parse_json_block(block, work.columns, work.split.start == 0 and k == 0, bronze.required_columns)
+        if parsed.table.num_rows:
+            bronze_files.write(json_bronze_table(parsed.table, pc.add(parsed.index, number), path, bronze))
+            result.add(path, None, parsed.table.num_rows)
+            result.keys.setdefault(path, set()).update(parsed.keys)
+            if parsed.first_good is not None and path not in result.first_good:
+                result.first_good[path] = (number + parsed.first_good[0], parsed.first_good[1])
+        if parsed.bad:
+            for b in parsed.bad:
+                result.add(path, b.reason, 1)
+            quarantine_files.write(
+                quarantine_table(
+                    path,
+                    [number + b.index for b in parsed.bad],
+                    [b.text for b in parsed.bad],
+                    [b.reason for b in parsed.bad],
+                    bronze,
+                )
+            )
+        number += parsed.lines
+
+
 def write_task(task: int, works: Sequence[SplitWork], bronze: Bronze) -> TaskResult:
     """Parse the splits of one task and write their bronze and quarantine files."""
     from glue_ingest.transform import wrong_field_count  # Spark-side module: imported here, in the task
@@ -248,6 +329,9 @@ def write_task(task: int, works: Sequence[SplitWork], bronze: Bronze) -> TaskRes
     bronze_files = _Files(bronze.bronze_dir, task, bronze.schema, bronze.max_records_per_file)
     quarantine_files = _Files(bronze.quarantine_dir, task, _QUARANTINE, bronze.max_records_per_file)
     for work in works:
+        if work.split.json:
+            _write_json_split(work, bronze, result, bronze_files, quarantine_files)
+            continue
         path = work.split.relative
         width = len(work.columns)
         number = work.base  # of the block's first non-empty line
@@ -260,24 +344,14 @@ def write_task(task: int, works: Sequence[SplitWork], bronze: Bronze) -> TaskRes
                 table, numbers = table.slice(1), numbers.slice(1)
             if table.num_rows:
                 bronze_files.write(bronze_table(table, numbers, work, bronze))
-                result.counts[(path, None)] = result.counts.get((path, None), 0) + table.num_rows
+                result.add(path, None, table.num_rows)
             bad = [b for b in parsed.bad if number + b.index > 0]
             if bad:
                 reasons = [wrong_field_count(width) if b.wrong_field_count else INVALID_UTF8 for b in bad]
                 for reason in reasons:
-                    result.counts[(path, reason)] = result.counts.get((path, reason), 0) + 1
+                    result.add(path, reason, 1)
                 quarantine_files.write(
-                    pa.Table.from_arrays(
-                        [
-                            pa.repeat(pa.scalar(path, pa.string()), len(bad)),
-                            pa.array([number + b.index for b in bad], pa.int64()),
-                            pa.array([b.text for b in bad], pa.string()),
-                            pa.array(reasons, pa.string()),
-                            pa.repeat(pa.scalar(bronze.run_id, pa.string()), len(bad)),
-                            pa.repeat(pa.scalar(bronze.ingested_at, pa.timestamp("us")), len(bad)),
-                        ],
-                        schema=_QUARANTINE,
-                    )
+                    quarantine_table(path, [number + b.index for b in bad], [b.text for b in bad], reasons, bronze)
                 )
             number += parsed.lines
     bronze_files.close()

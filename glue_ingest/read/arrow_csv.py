@@ -71,16 +71,17 @@ class Split:
     start: int
     end: int
     sep: str  # the file's line separator
+    json: bool = False  # JSON lines (`read.arrow_json`), else CSV
 
     @property
     def gzip(self) -> bool:
         return self.path.endswith(".gz")
 
 
-def file_splits(path: str, relative: str, size: int, sep: str, split_bytes: int) -> list[Split]:
+def file_splits(path: str, relative: str, size: int, sep: str, split_bytes: int, *, json: bool = False) -> list[Split]:
     if path.endswith(".gz") or size <= split_bytes:
-        return [Split(path, relative, 0, size, sep)]
-    return [Split(path, relative, s, min(s + split_bytes, size), sep) for s in range(0, size, split_bytes)]
+        return [Split(path, relative, 0, size, sep, json)]
+    return [Split(path, relative, s, min(s + split_bytes, size), sep, json) for s in range(0, size, split_bytes)]
 
 
 class Block:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import logging
 import random
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from glue_ingest import stage_arrow
+from glue_ingest.contracts import load_contract
 from glue_ingest.read import arrow_csv
 from glue_ingest.read.arrow_csv import file_splits, parse_block, split_blocks, survey_block
 from tests.python.conftest import Lake
@@ -301,8 +304,8 @@ def test_on_s3_the_tasks_read_ranges_write_files_and_count_them_back() -> None:
         assert len(splits) > 3
         assert b"".join(b.tobytes() for s in splits for b in split_blocks(s, 64)) == data
         counts = [stage_arrow.survey_split(s) for s in splits]
-        assert sum(n for n, _ in counts) == 301 and all(ok for _, ok in counts)
-        bases = [sum(n for n, _ in counts[:i]) for i in range(len(splits))]
+        assert sum(n for n, _, _ in counts) == 301 and all(ok for _, _, ok in counts)
+        bases = [sum(n for n, _, _ in counts[:i]) for i in range(len(splits))]
         bronze = stage_arrow.Bronze(("user_id", "endpoint"), "r1", datetime(2024, 1, 2), "s3://lake/b", "s3://lake/q")
         works = [stage_arrow.SplitWork(s, tuple(header.split(",")), b) for s, b in zip(splits, bases, strict=True)]
         result = stage_arrow.write_task(3, works, bronze)
@@ -319,3 +322,76 @@ def test_on_s3_the_tasks_read_ranges_write_files_and_count_them_back() -> None:
         assert quarantine.select(["_record_number", "raw_record"]).to_pylist() == [
             {"_record_number": 7, "raw_record": "short"}
         ]
+
+
+def json_event(n: int, **values: object) -> bytes:
+    fields = {"event_id": f"e{n}", "user_id": f"u{n}", "event_type": "view", "event_timestamp": "2024-01-01T00:00:00Z"}
+    fields.update(values)  # type: ignore[arg-type]
+    return json.dumps({k: v for k, v in fields.items() if v is not ...}).encode()
+
+
+@pytest.mark.spark
+def test_json_lines_take_the_arrow_path_unless_a_cr_ends_a_line_and_every_record_is_accounted_for(
+    spark: Any, lake: Lake, caplog: pytest.LogCaptureFixture
+) -> None:
+    from glue_ingest.jsonrecords import parse_ndjson_line
+
+    lake.dataset = "user_events"
+    columns = tuple(load_contract("user_events").column_names)
+    plain = [json_event(n, price=n % 7 or None, session_id=None if n % 3 else f"s{n}") for n in range(1, 601)]
+    plain[9] = b"  "
+    plain[49] = b'{"event_id":'
+    plain[299] = b'{"event_id":"d","event_id":"d2","user_id":"u"}'
+    plain[399] = json_event(400, surplus="key", nested={"a": [1, 2.50]})
+    plain[449] = json_event(450, category='say "hi" caf\u00e9')
+    plain[499] = b'{"event_id":"\xff"}'
+    files = {
+        "plain.jsonl": b"\n".join(plain) + b"\n",
+        "crlf.jsonl": b"\xef\xbb\xbf" + b"\r\n".join(json_event(n, price="12.50") for n in range(1, 201)),
+        "cr.jsonl": b"\r".join(json_event(n) for n in range(1, 101)) + b"\r",  # Spark's text reader splits on CR
+        "nokey.jsonl": b"\n".join(json_event(n, user_id=...) for n in range(1, 51)) + b"\n",
+    }
+    for name, data in files.items():
+        lake.deliver(name, data)
+    zipped = b"\n".join(json_event(n) for n in range(1, 301)) + b"\n"
+    lake.deliver("day/events.jsonl.gz", gzip.compress(zipped))
+    files["day/events.jsonl.gz"] = zipped
+
+    with caplog.at_level(logging.INFO, logger="glue_ingest"):
+        summary = lake.ingest(spark, **SMALL_SPLITS)
+
+    survey = [r.getMessage() for r in caplog.records if "survey of" in r.getMessage()]
+    assert len(survey) == 1 and "4 file(s) read with pyarrow, 1 with Spark" in survey[0], survey
+    # Expected: every line by the reference parser, numbered by hand.
+    want_bronze, want_quarantine = {}, set()
+    for name, data in files.items():
+        if name == "nokey.jsonl":
+            continue
+        for number, line in enumerate(re.split(rb"\r\n|\r|\n", data), start=1):
+            record = parse_ndjson_line(line, columns, number == 1)
+            if record is None:
+                continue
+            if record.error:
+                want_quarantine.add((name, number, line.decode("utf-8", errors="replace"), record.error))
+            else:
+                want_bronze[(name, number)] = (*record.values, record.extra)  # type: ignore[misc]
+    want_quarantine.add(
+        ("nokey.jsonl", None, json_event(1, user_id=...).decode(), "missing required column(s): user_id")
+    )
+    got = {
+        (r[-2], r[-1]): r[:-2]
+        for r in lake.duckdb_rows(columns=", ".join([*columns, "_extra", "_source_file", "_record_number"]))
+    }
+    assert got == want_bronze
+    assert set(lake.duckdb_rows("quarantine", "_source_file, _record_number, raw_record, reason")) == want_quarantine
+    assert len([k for k in want_bronze if k[0] == "plain.jsonl"]) == 596  # the test's own bookkeeping
+    by_file = {f.path: (f.records_read, f.records_written, f.records_quarantined) for f in summary.files}
+    assert by_file == {
+        "plain.jsonl": (599, 596, 3),
+        "crlf.jsonl": (200, 200, 0),
+        "cr.jsonl": (100, 100, 0),
+        "nokey.jsonl": (50, 0, 50),
+        "day/events.jsonl.gz": (300, 300, 0),
+    }
+    schemas = {tuple((f.name, str(f.type)) for f in pq.read_schema(p)) for p in lake.parquet_files("bronze")}
+    assert len(schemas) == 1, schemas
