@@ -2,22 +2,22 @@
 
 Three ways through, chosen per file:
 
-- **Arrow** (CSV whose every line pyarrow reads exactly as Spark's parser does: nearly every CSV file). Spark only
-  schedules the tasks; a survey task counts the non-empty lines of each split of each file and checks the
-  quoting, which numbers the records without a shuffle; a write task parses blocks of lines with pyarrow and
-  writes the bronze rows and the bad records itself (`stage_arrow`). The bad records are gathered into the
-  run's one quarantine file with the others.
-- **Lines** (CSV with quoting pyarrow reads otherwise, but without a quoted line break; JSON lines). A Spark
-  pre-pass counts the non-blank lines of each split (`read.line_blocks`) and says which files hold a quoted
-  line break. Bronze is then written in one pass over the files, with no cache and no sort. A file with fewer
-  bronze rows than records has bad ones, and only such files are read again, for the quarantine.
+- **Arrow** (CSV whose every line pyarrow reads exactly as Spark's parser does, and JSON lines ended by LF or CRLF:
+  nearly every file). Spark only schedules the tasks; a survey task counts the lines of each split of each file
+  (and, for CSV, checks the quoting), which numbers the records without a shuffle; a write task parses blocks of
+  lines with pyarrow and writes the bronze rows and the bad records itself (`stage_arrow`). The bad records are
+  gathered into the run's one quarantine file with the others.
+- **Lines** (CSV with quoting pyarrow reads otherwise, but without a quoted line break; JSON lines with a CR line
+  end). A Spark pre-pass counts the non-blank lines of each split (`read.line_blocks`) and says which files hold a
+  quoted line break. Bronze is then written in one pass over the files, with no cache and no sort. A file with
+  fewer bronze rows than records has bad ones, and only such files are read again, for the quarantine.
 - **Records** (JSON arrays, and CSV files with a quoted line break). Read, numbered, cached and counted, then
   written from the cache (see `transform`).
 
 Whichever way, the staged Parquet is read back and bronze plus quarantine must equal the records counted
 before the write, for every file, or the run fails and commits nothing. Files rejected whole get one
-quarantine record each; their records are counted, not written.
-"""
+quarantine record each; their records are counted, not written. A JSON-lines file none of whose records has some
+required key is rejected whole too, which only its records can tell (found while writing)."""
 
 from __future__ import annotations
 

@@ -1,19 +1,20 @@
-"""The Arrow path for CSV read as lines: Spark schedules the tasks, each task reads, parses and writes with pyarrow.
+"""The Arrow path for files read as lines: Spark schedules the tasks, each task reads, parses and writes with pyarrow.
 
-Spark's own text reader, `from_csv` and Parquet writer are some five times slower than DuckDB on the same files
-(`bench/spark_floor.py`); pyarrow reads, parses and writes CSV about as fast as DuckDB. So for CSV files whose
-lines pyarrow reads exactly as Spark does (`read.arrow_csv`), Spark only hands out the splits:
+Spark's own text reader, `from_csv` / `from_json` and Parquet writer are some five times slower than DuckDB on the
+same files (`bench/spark_floor.py`); pyarrow reads, parses and writes about as fast as DuckDB. So for CSV files whose
+lines pyarrow reads exactly as Spark does (`read.arrow_csv`), and JSON-lines files whose lines end in LF or CRLF
+(`read.arrow_json`), Spark only hands out the splits:
 
-1. **Survey** (`survey`): one task per batch of splits counts the non-empty lines of each split and checks that
-   every line has the simple quoting both parsers agree on. This numbers the records without a shuffle.
+1. **Survey** (`survey`): one task per batch of splits counts the lines of each split (CSV: the non-empty ones, and
+   checks that every line has the simple quoting both parsers agree on; JSON: every line, and the blank ones apart).
+   This numbers the records without a shuffle.
 2. **Write** (`write`): one task per batch of splits parses each block of lines, numbers the records from its
-   split's base, and writes the bronze rows and the bad records (wrong field count, not UTF-8, with their text)
-   as zstd Parquet files of its own into the run's staging folders. File names are fixed by the task's index,
-   so a retried task replaces what a failed attempt left.
+   split's base, and writes the bronze rows and the bad records (CSV: wrong field count, not UTF-8; JSON: every
+   reason of `jsonrecords`, with their text) as zstd Parquet files of its own into the run's staging folders. File
+   names are fixed by the task's index, so a retried task replaces what a failed attempt left.
 
 The stager then reads the staged files back and checks that bronze plus quarantine holds exactly the records
-the survey counted, for every file, before anything is committed (see `stage`).
-"""
+the survey counted, for every file, before anything is committed (see `stage`)."""
 
 from __future__ import annotations
 

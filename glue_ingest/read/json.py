@@ -1,6 +1,9 @@
 """JSON: JSON-lines files read as lines, split across tasks, parsed in the JVM where that is exact;
 JSON array files read whole, one per task, parsed in Python (`jsonrecords`).
 
+(Most JSON-lines files take the Arrow path instead, `read.arrow_json`: this line path reads the files with a CR line
+end, which only Spark's text reader splits as it should.)
+
 Spark's `from_json` into `map<string,string>` is fast, but it is not the contract of `jsonrecords.parse_ndjson_line`:
 Spark 3.5 rewrites decimals (`12.50` becomes `12.5`, SPARK-48148) and `-0`, writes nested values its own
 way, keeps the last of duplicate keys, accepts text after the object, and has no words for why a line is

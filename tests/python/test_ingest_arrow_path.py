@@ -323,6 +323,26 @@ def test_on_s3_the_tasks_read_ranges_write_files_and_count_them_back() -> None:
             {"_record_number": 7, "raw_record": "short"}
         ]
 
+        # JSON lines: the same ranges, tasks and files.
+        events = [json_event(n) if n != 5 else b'{"event_id":' for n in range(1, 201)]
+        data = b"\n".join(events) + b"\n"
+        client.put_object(Bucket="lake", Key="raw/e.jsonl", Body=data)
+        splits = file_splits("s3://lake/raw/e.jsonl", "e.jsonl", len(data), "\n", 2000, json=True)
+        assert len(splits) > 3
+        counts = [stage_arrow.survey_split(s) for s in splits]
+        assert sum(n for n, _, _ in counts) == 200 and sum(r for _, r, _ in counts) == 200
+        bases = [sum(n for n, _, _ in counts[:i]) for i in range(len(splits))]
+        columns = tuple(load_contract("user_events").column_names)
+        bronze = stage_arrow.Bronze(columns, "r2", datetime(2024, 1, 2), "s3://lake/jb", "s3://lake/jq")
+        works = [stage_arrow.SplitWork(s, columns, b) for s, b in zip(splits, bases, strict=True)]
+        result = stage_arrow.write_task(4, works, bronze)
+        assert result.counts == {("e.jsonl", None): 199, ("e.jsonl", "invalid JSON: Expecting value"): 1}
+        table = pq.read_table(
+            pa.BufferReader(client.get_object(Bucket="lake", Key=result.files[0][len("s3://lake/") :])["Body"].read())
+        )
+        assert table.column("_record_number").to_pylist() == [n for n in range(1, 201) if n != 5]
+        assert table.column("event_id").to_pylist()[:5] == ["e1", "e2", "e3", "e4", "e6"]
+
 
 def json_event(n: int, **values: object) -> bytes:
     fields = {"event_id": f"e{n}", "user_id": f"u{n}", "event_type": "view", "event_timestamp": "2024-01-01T00:00:00Z"}
