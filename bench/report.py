@@ -108,9 +108,11 @@ def ingest_section(figures: list[IngestFigure]) -> list[str]:
         "out the splits; a survey task counts the lines of each split and checks that pyarrow reads every line "
         "as Spark's parser would (else the file goes to Spark's readers), which numbers the records without a "
         "shuffle; a write task parses blocks of lines with pyarrow, checks them (field count, UTF-8) and writes "
-        "zstd Parquet (`glue_ingest/stage_arrow.py`). JSON: a pre-pass counts the lines of each split, and the "
-        "write pass parses each line with `from_json` after a pattern proves the line a flat object Spark keeps "
-        "exactly, else with the Python parser. Both write the lineage columns (`_source_file`, `_record_number`, "
+        "zstd Parquet (`glue_ingest/stage_arrow.py`). JSON lines take the same path: the survey counts the lines "
+        "of each split (and the blank ones), and the write task reads blocks of lines with `pyarrow.json` where a "
+        "pattern proves a line a flat object without escapes (numbers and literals quoted first, so their text is "
+        "kept), and the other lines with the exact Python parser (`glue_ingest/read/arrow_json.py`). Both write "
+        "the lineage columns (`_source_file`, `_record_number`, "
         "`_ingest_run_id`, `_ingested_at`, `_extra`) on every row, which DuckDB's Parquet has none of. Reading "
         "the staged counts back and the commit take a second or two. Spark's floor is the bound on what a job "
         "that parses with Spark can reach: its text reader, `from_csv` / `from_json` (interpreted, no generated "
@@ -132,7 +134,7 @@ def _stage_table(figures: list[IngestFigure]) -> list[str]:
              "(`from_csv`; `from_json` into a map, one column per key) and writes zstd Parquet, with no record "
              "numbers, checks, lineage columns, pre-pass or commit (`bench/spark_floor.py`). Seconds, and in "
              "brackets the multiple of DuckDB's COPY of the same file. The pyarrow row is what a task that parses "
-             "its split with Arrow (vectorised, as DuckDB is; the CSV job does) could approach: pyarrow reads "
+             "its split with Arrow (vectorised, as DuckDB is; the job does) could approach: pyarrow reads "
              "the file and writes zstd Parquet on 2 threads (CSV as text; JSON with inferred types, so numbers "
              "are not kept exact: a floor, not a reader).", ""]
     header = ["stage"] + [f"{f.fmt} {f.rows:,} rows" for f in measured]

@@ -153,9 +153,10 @@ def ingest_dataset(
     """Ingest the raw files of `dataset` not yet in any manifest, as one committed run."""
     options = options or IngestOptions()
     clock = time.monotonic()
-    configure_session(spark)
-    # The Python workers start while the driver lists and plans (the CSV path's tasks run in them).
+    # The Python workers (the Arrow path's tasks run in them) start while the driver sets the session up (its SQL
+    # state is made on first use, which takes a moment), lists and plans.
     threading.Thread(target=warm_up, args=(spark,), name="warm-up", daemon=True).start()
+    configure_session(spark)
     contract = load_contract(dataset)
     try:
         reader = reader_for(contract.format)

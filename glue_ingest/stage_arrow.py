@@ -159,6 +159,25 @@ class TaskResult:
         self.counts[(path, reason)] = self.counts.get((path, reason), 0) + n
 
 
+# Columns whose row-group statistics readers use: incremental models filter bronze on `_ingest_run_id`; the others
+# are cheap (one value per file, or numbers). Min and max of the delivered text columns cost a quarter of the write
+# and serve no reader, so they are not written.
+STATISTICS_COLUMNS = ("_source_file", "_record_number", "_ingest_run_id", "_ingested_at")
+RECORD_NUMBER_ENCODING = "DELTA_BINARY_PACKED"  # increasing numbers: a few bits a row, where a dictionary fails
+
+
+def writer_options(schema: pa.Schema) -> dict[str, Any]:
+    """pyarrow.parquet.ParquetWriter options for the Arrow path's files: zstd, dictionaries for the text columns,
+    delta encoding for the record numbers, statistics for STATISTICS_COLUMNS only."""
+    return {
+        "compression": COMPRESSION,
+        "compression_level": COMPRESSION_LEVEL,
+        "use_dictionary": [n for n in schema.names if n != "_record_number"],
+        "column_encoding": {"_record_number": RECORD_NUMBER_ENCODING} if "_record_number" in schema.names else None,
+        "write_statistics": [n for n in schema.names if n in STATISTICS_COLUMNS],
+    }
+
+
 class _Files:
     """Parquet files `part-a<task>-<n>.zstd.parquet` of one task in one folder, a new one every `max_rows` rows;
     each written whole (`Storage.write_bytes`) when complete. Rows are written in row groups of about
@@ -185,9 +204,7 @@ class _Files:
         while table.num_rows:
             if self._writer is None:
                 self._sink = pa.BufferOutputStream()
-                self._writer = pq.ParquetWriter(
-                    self._sink, self.schema, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL
-                )
+                self._writer = pq.ParquetWriter(self._sink, self.schema, **writer_options(self.schema))
                 self._rows = 0
             room = table.num_rows if self.max_rows is None else self.max_rows - self._rows
             part = table.slice(0, room)
