@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated: ingest,incremental,scale")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "work", help="scratch folder")
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results.md")
-    parser.add_argument("--repeats", type=int, help="repeats of each timed incremental dbt command")
+    parser.add_argument("--repeats", type=int,
+                        help="repeats of each timed incremental dbt command, and of the ingest job and DuckDB's "
+                        "COPY (the best run counts)")
     parser.add_argument("--ingest-rows", help="override: comma-separated row counts of the ingest section")
     parser.add_argument("--histories", help="override: comma-separated days of history (the first is the base)")
     parser.add_argument("--rows-per-day", type=int, help="override: sample rows a day in the incremental section")
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ingest_figures, history_figures, scale_figure = [], [], None
     if "ingest" in only:
-        ingest_figures = ingest.run_section(work / "ingest", list(sizes.ingest_rows))
+        ingest_figures = ingest.run_section(work / "ingest", list(sizes.ingest_rows), repeats)
     if "incremental" in only:
         history_figures = incremental.run_section(work / "incremental", list(sizes.histories), sizes.rows_per_day,
                                                   repeats)

@@ -156,27 +156,37 @@ def warm_cache(path: Path) -> None:
             pass
 
 
-def measure(work: Path, fmt: str, rows: int) -> IngestFigure:
+def measure(work: Path, fmt: str, rows: int, repeats: int = 1) -> IngestFigure:
+    """The job and DuckDB's COPY, each the best of `repeats` runs (the machine is shared: the fastest run is the
+    one least disturbed), then Spark's floor and pyarrow once."""
     case = next(c for c in CASES if c[0] == fmt)
     _, dataset, _, name, source_template = case
     source = source_file(work, fmt, rows)
-    ws = Workspace(work / f"{dataset}-{rows}").fresh()
-    raw = ws.lake / "raw" / dataset / name
-    raw.parent.mkdir(parents=True)
-    raw.hardlink_to(source)
-    log(f"ingest: {rows:,} {fmt} rows with the Spark job ...")
-    warm_cache(source)
-    result = ws.ingest(f"ingest-{dataset}-{rows}", dataset=dataset, **env_2_cores())
-    summary = ws.run_summaries()[-1]
+    best = None
+    for attempt in range(1, repeats + 1):
+        ws = Workspace(work / f"{dataset}-{rows}").fresh()
+        raw = ws.lake / "raw" / dataset / name
+        raw.parent.mkdir(parents=True)
+        raw.hardlink_to(source)
+        log(f"ingest: {rows:,} {fmt} rows with the Spark job (run {attempt} of {repeats}) ...")
+        warm_cache(source)
+        result = ws.ingest(f"ingest-{dataset}-{rows}", dataset=dataset, **env_2_cores())
+        summary = ws.run_summaries()[-1]
+        if best is None or result.seconds < best[0].seconds:
+            best = (result, summary, dir_bytes(ws.lake / "bronze" / dataset, ".parquet"))
+    assert best is not None
+    result, summary, bronze_bytes = best
     totals = summary["totals"]
     if totals["records_read"] != rows:
-        raise RuntimeError(f"the ingest read {totals['records_read']} records of {raw}, expected {rows}")
+        raise RuntimeError(f"the ingest read {totals['records_read']} records of {source}, expected {rows}")
     columns = ", ".join(f"'{c}': 'VARCHAR'" for c in USER_EVENTS_COLUMNS)
     source_sql = source_template.format(path=source, columns=columns)
     log(f"ingest: {rows:,} {fmt} rows with DuckDB COPY ...")
     out = work / "duckdb-out" / f"{dataset}-{rows}.parquet"
-    warm_cache(source)
-    duck_seconds = duckdb_copy(source_sql, out)
+    duck_seconds = float("inf")
+    for _ in range(repeats):
+        warm_cache(source)
+        duck_seconds = min(duck_seconds, duckdb_copy(source_sql, out))
     log(f"ingest: {rows:,} {fmt} rows with Spark's floor (text reader, parse, write) ...")
     warm_cache(source)
     floor_seconds = spark_floor(work, fmt, dataset, source)
@@ -187,7 +197,7 @@ def measure(work: Path, fmt: str, rows: int) -> IngestFigure:
         fmt=fmt, dataset=dataset, rows=rows, raw_bytes=source.stat().st_size, spark_seconds=result.seconds,
         spark_steady_seconds=summary["duration_seconds"], spark_peak_rss=result.peak_tree_rss,
         records_written=totals["records_written"], records_quarantined=totals["records_quarantined"],
-        bronze_bytes=dir_bytes(ws.lake / "bronze" / dataset, ".parquet"), duckdb_seconds=duck_seconds,
+        bronze_bytes=bronze_bytes, duckdb_seconds=duck_seconds,
         duckdb_bytes=out.stat().st_size, workspace=ws, floor_seconds=floor_seconds,
         arrow_seconds=arrow_seconds,
         stages=job_stages(result.output, result.seconds, summary["duration_seconds"]))
@@ -198,5 +208,5 @@ def measure(work: Path, fmt: str, rows: int) -> IngestFigure:
     return figure
 
 
-def run_section(work: Path, sizes: list[int]) -> list[IngestFigure]:
-    return [measure(work, fmt, rows) for rows in sizes for fmt in ("csv", "json")]
+def run_section(work: Path, sizes: list[int], repeats: int = 1) -> list[IngestFigure]:
+    return [measure(work, fmt, rows, repeats) for rows in sizes for fmt in ("csv", "json")]

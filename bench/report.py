@@ -87,13 +87,15 @@ def _model_seconds(h: HistoryFigure) -> float:
     return sum(t for n, t in h.node_seconds.items() if h.node_kinds.get(n) == "model")
 
 
-def ingest_section(figures: list[IngestFigure]) -> list[str]:
+def ingest_section(figures: list[IngestFigure], repeats: int = 1) -> list[str]:
     lines = ["## 5. Ingest throughput", "",
              "The Spark ingest job (`python -m glue_ingest --lake_root L --dataset <ds>`, a fresh process per run, "
              "`local[2]`) against DuckDB `COPY (select * from read_csv(..., all_varchar) / read_json(..., "
              "newline_delimited)) TO ... (FORMAT parquet, zstd)` on the same file, one after the other in the "
              "same run. *Wall* is the whole job (process, JVM and Spark start included); *steady* is the "
-             "dataset run alone (`duration_seconds` in its run summary). Ratio = Spark time / DuckDB time.", ""]
+             "dataset run alone (`duration_seconds` in its run summary). Ratio = Spark time / DuckDB time. "
+             f"The job and DuckDB are each the best of {repeats} run(s) (`--repeats`), each from a file read into "
+             "the page cache just before.", ""]
     rows = [[f.fmt, f"{f.rows:,}", _mb(f.raw_bytes), f"{f.spark_seconds:.1f}", _rate(f.rows, f.spark_seconds),
              f"{f.spark_steady_seconds:.1f}", _rate(f.rows, f.spark_steady_seconds), f"{f.duckdb_seconds:.1f}",
              _rate(f.rows, f.duckdb_seconds), f"**{f.ratio:.1f}**", f"{f.steady_ratio:.1f}", _mb(f.bronze_bytes),
@@ -321,7 +323,7 @@ def render(meta: dict[str, Any], ingest: list[IngestFigure], history: list[Histo
              "## Summary", ""]
     lines += summary_lines(ingest, history) + [""]
     if ingest:
-        lines += ingest_section(ingest)
+        lines += ingest_section(ingest, int(meta.get("repeats") or 1))
     if history:
         lines += incremental_section(history, meta)
     if scale:

@@ -709,8 +709,10 @@ def test_a_daily_volume_sizes_each_job_for_its_format(buckets: None, session: bo
         assert job["Timeout"] == max(30, -(-expected_minutes * 3 // 1))
         assert job["DefaultArguments"]["--enable-auto-scaling"] == "true"
         workers[load_contract(dataset).format] = job["NumberOfWorkers"]
-    # JSON costs more per byte than CSV here, so it gets more workers for the same volume.
-    assert workers["json"] > workers["csv"] > 2
+    # The format that costs more per byte gets at least as many workers for the same volume.
+    rates = deploy.INGEST_BYTES_PER_CORE_SECOND
+    cheaper, dearer = sorted(("csv", "json"), key=lambda fmt: -rates[fmt])
+    assert workers[dearer] >= workers[cheaper] > 2
 
 
 def test_explicit_workers_and_timeout_win_over_the_sizing(buckets: None, session: boto3.Session) -> None:
@@ -739,3 +741,28 @@ def test_the_template_passes_its_daily_volume_to_the_deploy_command(template: di
     assert template["Parameters"]["DailyRawGigabytes"]["Type"] == "Number"
     command = template["Outputs"]["GlueDeployCommand"]["Value"]
     assert "--daily-raw-gb ${DailyRawGigabytes}" in str(command)
+
+
+def test_the_readme_states_the_sizing_the_code_does() -> None:
+    """The README's Glue sizing table and its terabyte example are the constants and the sizing of glue_deploy."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = dict(
+        (fmt, rest) for fmt, rest in re.findall(r"^\| (CSV|JSON lines) \| (.+) \|$", readme, flags=re.MULTILINE)
+    )
+    assert set(rows) == {"CSV", "JSON lines"}
+    for label, fmt in (("CSV", "csv"), ("JSON lines", "json")):
+        measured = deploy.MEASURED_BYTES_PER_CORE_SECOND[fmt]
+        sized = deploy.INGEST_BYTES_PER_CORE_SECOND[fmt]
+        dpu_hours = deploy.dpu_hours_per_tb(fmt)
+        assert rows[label] == (
+            f"{measured / 1e6:.1f} MB/s per core | {sized / 1e6:.1f} MB/s per core | {dpu_hours:.1f} | "
+            f"about ${dpu_hours * 0.44:.2f}"
+        )
+    size = deploy.JobSize.for_volume("csv", 1000e9, "G.1X")
+    assert (
+        f"`--daily-raw-gb 1000` gives {size.workers} workers and\nabout {size.expected_minutes} minutes"
+        in readme
+    )
