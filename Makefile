@@ -118,7 +118,7 @@ browser: ## Debian's chromium for the docs-site browser test (installed with apt
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-bench: setup ## benchmarks (ingest throughput, incremental cost vs history, scale) -> bench/results.md
+bench: setup athena-setup ## benchmarks (ingest throughput, incremental cost vs history, scale, bytes on the local Athena) -> bench/results.md
 	$(WITH_JAVA) $(BIN)/python -m bench $(BENCH_ARGS)
 
 SOAK_BATCHINGS ?= 100

@@ -1,7 +1,8 @@
-"""`python -m bench [--quick] [--only ingest,incremental,scale]`: measure, then write bench/results.md.
+"""`python -m bench [--quick] [--only ingest,incremental,scale,athena]`: measure, then write bench/results.md.
 
-Full sizes by default (1M and 10M rows for ingest, 7/30/90 days of history, 10M rows at scale); --quick runs
-the same code paths at tiny sizes, for development. Scratch data goes to bench/work/ (gitignored).
+Full sizes by default (1M and 10M rows for ingest, 7/30/90 days of history, 10M rows at scale, the same histories
+on the local Athena); --quick runs the same code paths at tiny sizes, for development. Scratch data goes to
+bench/work/ (gitignored).
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import incremental, ingest, scale
+from bench import athena_bytes, incremental, ingest, scale
 from bench.procs import REPO, base_env, log
 from bench.profiling import Profile, Scan
 from bench.report import render
 
-SECTIONS = ("ingest", "incremental", "scale")
+SECTIONS = ("ingest", "incremental", "scale", "athena")
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def load_results(path: Path) -> tuple[dict, list, list, scale.ScaleFigure | None]:
+def load_results(path: Path) -> tuple[dict, list, list, scale.ScaleFigure | None, list]:
     """The figures of a results.json written by a bench run (for --render-only)."""
     raw = json.loads(path.read_text())
     ingest_figures = [ingest.IngestFigure(**f, workspace=None) for f in raw["ingest"]]
@@ -75,13 +76,13 @@ def load_results(path: Path) -> tuple[dict, list, list, scale.ScaleFigure | None
                             for p in f.pop(layer)] for layer in ("silver_profiles", "gold_profiles")}
         history_figures.append(incremental.HistoryFigure(**f, **profiles))
     scale_figure = scale.ScaleFigure(**raw["scale"]) if raw["scale"] else None
-    return raw["meta"], ingest_figures, history_figures, scale_figure
+    return raw["meta"], ingest_figures, history_figures, scale_figure, athena_bytes.from_json(raw.get("athena") or [])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, same code paths (development)")
-    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated: ingest,incremental,scale")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated: ingest,incremental,scale,athena")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "work", help="scratch folder")
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results.md")
     parser.add_argument("--repeats", type=int,
@@ -95,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure nothing: write --output again from a bench run's results.json")
     args = parser.parse_args(argv)
     if args.render_only:
-        meta, ingest_figures, history_figures, scale_figure = load_results(args.render_only)
-        write_atomically(args.output, render(meta, ingest_figures, history_figures, scale_figure))
+        meta, ingest_figures, history_figures, scale_figure, athena_figures = load_results(args.render_only)
+        write_atomically(args.output, render(meta, ingest_figures, history_figures, scale_figure, athena_figures))
         log(f"bench: wrote {args.output} from {args.render_only}")
         return 0
     only = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     log(f"bench: sections {', '.join(only)}, {'quick' if args.quick else 'full'} sizes, scratch in {work}")
 
-    ingest_figures, history_figures, scale_figure = [], [], None
+    ingest_figures, history_figures, scale_figure, athena_figures = [], [], None, []
     if "ingest" in only:
         ingest_figures = ingest.run_section(work / "ingest", list(sizes.ingest_rows), repeats)
     if "incremental" in only:
@@ -129,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     if "scale" in only:
         reuse = next((f for f in ingest_figures if f.fmt == "csv" and f.rows == sizes.scale_rows), None)
         scale_figure = scale.run_section(work / "ingest", sizes.scale_rows, reuse)
+    if "athena" in only:
+        athena_figures = athena_bytes.run_section(work / "athena", list(sizes.histories), sizes.rows_per_day)
 
     meta = {
         "command": command, "started_at": started_at.strftime("%Y-%m-%d %H:%M UTC"),
@@ -136,10 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         "load_before": load_before, "load_after": os.getloadavg(), "machine": machine(), "repeats": repeats,
         "rows_per_day": sizes.rows_per_day,
     }
-    write_atomically(args.output, render(meta, ingest_figures, history_figures, scale_figure))
+    write_atomically(args.output, render(meta, ingest_figures, history_figures, scale_figure, athena_figures))
     raw = {"meta": meta, "ingest": [{k: v for k, v in f.__dict__.items() if k != "workspace"} for f in ingest_figures],
            "incremental": incremental.to_json(history_figures),
-           "scale": scale_figure.__dict__ if scale_figure else None}
+           "scale": scale_figure.__dict__ if scale_figure else None, "athena": athena_bytes.to_json(athena_figures)}
     raw_path = work / f"results-{'-'.join(only)}.json"
     raw_path.write_text(json.dumps(raw, indent=2, default=str) + "\n")
     log(f"bench: wrote {args.output} in {meta['seconds'] / 60:.1f} min (raw figures: {raw_path})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.athena_bytes import BUILD, MB, PRICE_PER_TB, AthenaFigure, NodeCost
 from bench.incremental import HistoryFigure
 from bench.ingest import STAGES, IngestFigure
 from bench.profiling import Profile
@@ -308,8 +309,49 @@ def scale_section(f: ScaleFigure) -> list[str]:
     return lines
 
 
+def athena_section(figures: list[AthenaFigure]) -> list[str]:
+    """Figure 7: bytes scanned on the local Athena by the incremental build of one new day."""
+    base = figures[0]
+    lines = ["## 7. Bytes scanned on the local Athena, per incremental build", "",
+             "One new day on top of each history length, built with `dbt build --target athena` on the local Athena "
+             "(dbt-athena over Trino 476 with Iceberg, `local_athena`). Bytes are Trino's physical input bytes of "
+             "every statement dbt sent (`$LAKE_ROOT/.athena-local/statements.jsonl`), attributed to a model by the "
+             "node in dbt-athena's query comment; a test counts for the model it is attached to. *Billed* is what "
+             f"Athena would bill: at least 10 MB a query, rounded up to the megabyte, DDL free; dollars at "
+             f"${PRICE_PER_TB:.0f} per TB. (The sample data is small: the 10 MB minimum makes billed bytes a count "
+             "of statements here, so *scanned* is the figure that shows growth.)", ""]
+    rows = []
+    for f in figures:
+        t = f.total()
+        rows.append([f"{f.days}", f"{t.statements}", f"{t.bytes / MB:,.2f}",
+                     f"{_ratio(t.bytes, base.total().bytes):.2f}", f"{t.billed / MB:,.0f}",
+                     f"${t.billed / 1e12 * PRICE_PER_TB:.4f}", f"{f.failed}", f"{f.seconds:.0f}"])
+    lines += _table(["days of history", "statements", "MB scanned", "vs first", "MB billed", "dollars",
+                     "failed", "build s"], rows)
+    last = figures[-1]
+    names = sorted({*last.models, *last.tests}, key=lambda n: -(last.models.get(n, NodeCost()).bytes
+                                                                  + last.tests.get(n, NodeCost()).bytes))
+    header = ["model"] + [f"{f.days} d: model / tests MB" for f in figures] + [f"{last.days} d vs {base.days} d"]
+    table = []
+    for name in names:
+        cells = [f"`{name}`"]
+        for f in figures:
+            m, t = f.models.get(name, NodeCost()), f.tests.get(name, NodeCost())
+            cells.append(f"{m.bytes / MB:,.2f} / {t.bytes / MB:,.2f}")
+        first = base.models.get(name, NodeCost()).bytes + base.tests.get(name, NodeCost()).bytes
+        now = last.models.get(name, NodeCost()).bytes + last.tests.get(name, NodeCost()).bytes
+        cells.append(f"{_ratio(now, first):.2f}")
+        table.append(cells)
+    table.append([f"*{BUILD}*"] + [f"{f.build.bytes / MB:,.2f}" for f in figures]
+                 + [f"{_ratio(last.build.bytes, base.build.bytes):.2f}"])
+    lines += ["Per model (its statements, hooks included, and its tests' statements), ordered by bytes at the "
+              "longest history:", ""]
+    lines += _table(header, table)
+    return lines
+
+
 def render(meta: dict[str, Any], ingest: list[IngestFigure], history: list[HistoryFigure],
-           scale: ScaleFigure | None) -> str:
+           scale: ScaleFigure | None, athena: list[AthenaFigure] | None = None) -> str:
     m = meta["machine"]
     lines = ["# Benchmark results", "",
              f"Produced by `{meta['command']}` on {meta['started_at']} in {meta['seconds'] / 60:.1f} min"
@@ -328,7 +370,9 @@ def render(meta: dict[str, Any], ingest: list[IngestFigure], history: list[Histo
         lines += incremental_section(history, meta)
     if scale:
         lines += scale_section(scale)
-    skipped = [s for s in ("ingest", "incremental", "scale") if s not in meta["sections"]]
+    if athena:
+        lines += athena_section(athena)
+    skipped = [s for s in ("ingest", "incremental", "scale", "athena") if s not in meta["sections"]]
     if skipped:
         lines += [f"Not measured in this run (`--only`): {', '.join(skipped)}.", ""]
     return "\n".join(lines).rstrip() + "\n"

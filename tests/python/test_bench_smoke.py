@@ -101,3 +101,44 @@ def test_job_stages_come_from_the_ingest_log() -> None:
     assert stages == {"process and Spark start": 4.0, "pre-pass": 3.0, "records read whole": 0.0,
                       "bronze write": 10.0, "quarantine write": 1.5, "planning, read-back, commit": 1.5}
     assert list(stages) == list(STAGES)
+
+
+def test_athena_statements_are_billed_and_attributed_as_athena_and_dbt_athena_would(tmp_path: Path) -> None:
+    from bench.athena_bytes import BUILD, MB, figure_of, owners, read_statements
+    from bench.report import athena_section
+
+    def comment(node: str) -> str:  # dbt-athena's query comment (query_headers._AthenaQueryComment)
+        return f'-- /* {{"app": "dbt", "dbt_version": "1.11.0", "node_id": "{node}"}} */\n'
+
+    records = [
+        ("SELECT", "DML", "SUCCEEDED", 1, comment("model.p.orders") + "select 1"),
+        ("CTAS", "DML", "SUCCEEDED", 10 * MB + 1, comment("model.p.orders") + "create table x as select 1"),
+        ("HIVE_DDL", "DDL", "SUCCEEDED", 0, "alter table x add columns (y int)"),
+        ("SELECT", "DML", "SUCCEEDED", 3 * MB, comment("test.p.unique_orders_id.abc") + "select count(*)"),
+        ("SELECT", "DML", "FAILED", 5 * MB, comment("unit_test.p.orders.t1") + "select 2"),
+        ("SELECT", "DML", "SUCCEEDED", 20 * MB, comment("model.p.customers") + "select 3"),
+    ]
+    log = tmp_path / "statements.jsonl"
+    log.write_text("".join(json.dumps({"kind": k, "statement_type": t, "state": st, "bytes_scanned": b,
+                                       "rows_scanned": 7, "query": q}) + "\n" for k, t, st, b, q in records))
+    statements = read_statements(log, start=1)  # the first line is before the measured build
+    assert [s.node for s in statements] == [
+        "model.p.orders", None, "test.p.unique_orders_id.abc", "unit_test.p.orders.t1", "model.p.customers"]
+    # At least 10 MB a query, rounded up to the megabyte; DDL and failures are free.
+    assert [s.billed for s in statements] == [11 * MB, 0, 10 * MB, 0, 20 * MB]
+    manifest = {
+        "nodes": {"model.p.orders": {}, "model.p.customers": {},
+                  "test.p.unique_orders_id.abc": {"attached_node": "model.p.orders",
+                                                   "depends_on": {"nodes": ["model.p.orders"]}}},
+        "unit_tests": {"unit_test.p.orders.t1": {"depends_on": {"nodes": ["model.p.orders"]}}},
+    }
+    figure = figure_of(7, statements, owners(manifest))
+    assert {k: (v.statements, v.bytes, v.billed) for k, v in figure.models.items()} == {
+        "orders": (1, 10 * MB + 1, 11 * MB), "customers": (1, 20 * MB, 20 * MB)}
+    assert {k: (v.statements, v.bytes, v.billed) for k, v in figure.tests.items()} == {"orders": (2, 8 * MB, 10 * MB)}
+    assert (figure.build.statements, figure.build.bytes, figure.failed) == (1, 0, 1)
+    assert figure.total().bytes == 38 * MB + 1
+    text = "\n".join(athena_section([figure, figure]))
+    assert "| 7 | 5 | 38.00 | 1.00 | 41 |" in text
+    assert "| `customers` | 20.00 / 0.00 | 20.00 / 0.00 | 1.00 |" in text
+    assert f"| *{BUILD}* | 0.00 | 0.00 |" in text
