@@ -309,6 +309,21 @@ def scale_section(f: ScaleFigure) -> list[str]:
     return lines
 
 
+def _times(value: float, base: float) -> str:
+    return f"{value / base:.2f}" if base > 0 else "-"
+
+
+def athena_summary(figures: list[AthenaFigure]) -> list[str]:
+    if not figures:
+        return []
+    first, last = figures[0].total(), figures[-1].total()
+    return [f"- **Bytes scanned per incremental build on the local Athena**: {first.bytes / MB:,.1f} MB with "
+            f"{figures[0].days} days of history, {last.bytes / MB:,.1f} MB with {figures[-1].days} "
+            f"(**{_times(last.bytes, first.bytes)}x**), in {last.statements} statements; Athena would bill "
+            f"{last.billed / MB:,.0f} MB (${last.billed / 1e12 * PRICE_PER_TB:.4f}) a build, its 10 MB minimum a "
+            "query being most of it at these sizes."]
+
+
 def athena_section(figures: list[AthenaFigure]) -> list[str]:
     """Figure 7: bytes scanned on the local Athena by the incremental build of one new day."""
     base = figures[0]
@@ -324,7 +339,7 @@ def athena_section(figures: list[AthenaFigure]) -> list[str]:
     for f in figures:
         t = f.total()
         rows.append([f"{f.days}", f"{t.statements}", f"{t.bytes / MB:,.2f}",
-                     f"{_ratio(t.bytes, base.total().bytes):.2f}", f"{t.billed / MB:,.0f}",
+                     _times(t.bytes, base.total().bytes), f"{t.billed / MB:,.0f}",
                      f"${t.billed / 1e12 * PRICE_PER_TB:.4f}", f"{f.failed}", f"{f.seconds:.0f}"])
     lines += _table(["days of history", "statements", "MB scanned", "vs first", "MB billed", "dollars",
                      "failed", "build s"], rows)
@@ -340,10 +355,10 @@ def athena_section(figures: list[AthenaFigure]) -> list[str]:
             cells.append(f"{m.bytes / MB:,.2f} / {t.bytes / MB:,.2f}")
         first = base.models.get(name, NodeCost()).bytes + base.tests.get(name, NodeCost()).bytes
         now = last.models.get(name, NodeCost()).bytes + last.tests.get(name, NodeCost()).bytes
-        cells.append(f"{_ratio(now, first):.2f}")
+        cells.append(_times(now, first))
         table.append(cells)
     table.append([f"*{BUILD}*"] + [f"{f.build.bytes / MB:,.2f}" for f in figures]
-                 + [f"{_ratio(last.build.bytes, base.build.bytes):.2f}"])
+                 + [_times(last.build.bytes, base.build.bytes)])
     lines += ["Per model (its statements, hooks included, and its tests' statements), ordered by bytes at the "
               "longest history:", ""]
     lines += _table(header, table)
@@ -363,7 +378,7 @@ def render(meta: dict[str, Any], ingest: list[IngestFigure], history: list[Histo
              "the end: the machine is shared, so absolute times are noisy; the ratios compare measurements of "
              "the same run.", "",
              "## Summary", ""]
-    lines += summary_lines(ingest, history) + [""]
+    lines += summary_lines(ingest, history) + athena_summary(athena or []) + [""]
     if ingest:
         lines += ingest_section(ingest, int(meta.get("repeats") or 1))
     if history:
