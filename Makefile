@@ -36,7 +36,7 @@ DBT := $(BIN)/dbt
 WITH_JAVA = JAVA_HOME="$$(cat $(JAVA_STAMP))" PATH="$$(cat $(JAVA_STAMP))/bin:$(BIN):$$PATH"
 
 .PHONY: help setup demo pipeline ingest dbt-build sample-data sources test test-python lint docs docs-serve \
-	charts dq-report check-project bench soak browser clean clean-lake \
+	charts dq-report check-all check-project bench soak browser clean clean-lake \
 	athena-setup athena-local athena-query athena-local-stop
 
 help: ## list the targets
@@ -82,6 +82,9 @@ dbt-build: setup ## dbt build silver and gold (incremental) with their tests, th
 	rc=0; $(DBT) build --target $(DBT_TARGET) || rc=$$?; \
 	$(BIN)/python scripts/dq_report.py --target $(DBT_TARGET) || echo ">> warning: data-quality report not written" >&2; \
 	exit $$rc
+
+check-all: setup ## every data test over all rows (a build's tests check only what it added): run weekly
+	$(DBT) test --target $(DBT_TARGET) --vars '{full_checks: true}'
 
 dq-report: setup ## data-quality report of the last dbt build -> $LAKE_ROOT/reports/data_quality.{md,json}
 	$(BIN)/python scripts/dq_report.py --target $(DBT_TARGET)

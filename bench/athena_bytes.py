@@ -97,6 +97,7 @@ class AthenaFigure:
     build: NodeCost = field(default_factory=NodeCost)
     failed: int = 0
     seconds: float = 0.0
+    noop: bool = False  # a build with nothing new, right after the build of `days`
 
     def total(self) -> NodeCost:
         total = NodeCost()
@@ -165,6 +166,14 @@ def run_section(work: Path, histories: list[int], rows_per_day: int) -> list[Ath
             log(f"athena: {days} days: {total.statements} statements, {total.bytes / MB:.1f} MB scanned, "
                 f"{total.billed / MB:.0f} MB billed, {figure.failed} failed")
             built = days + 1
+        log(f"athena: {histories[-1]} days: nothing new, dbt build --target athena (measured: a no-op build) ...")
+        mark = len(statements_log.read_text().splitlines())
+        seconds = athena("build-noop", "dbt", "build")
+        figure = figure_of(histories[-1], read_statements(statements_log, mark),
+                           owners(json.loads(manifest_path.read_text())))
+        figure.seconds, figure.noop = seconds, True
+        figures.append(figure)
+        log(f"athena: no-op build: {figure.total().bytes / MB:.2f} MB scanned")
     finally:
         run([python, "-m", "local_athena", "stop"], env, chain.root / "cmd-logs" / "stop.log", ok=(0, 1, 2))
     return figures
@@ -180,6 +189,6 @@ def from_json(raw: list[dict[str, Any]]) -> list[AthenaFigure]:
         out.append(AthenaFigure(
             days=f["days"], models={k: NodeCost(**v) for k, v in f["models"].items()},
             tests={k: NodeCost(**v) for k, v in f["tests"].items()}, build=NodeCost(**f["build"]),
-            failed=f["failed"], seconds=f["seconds"]))
+            failed=f["failed"], seconds=f["seconds"], noop=f.get("noop", False)))
     return out
 

@@ -220,7 +220,7 @@ def incremental_section(figures: list[HistoryFigure], meta: dict[str, Any]) -> l
 
     lines += ["### Gold models: what their incremental SELECT reads", "",
               "Compiled after the silver models ran (so the changed dates are the new day's), profiled the same "
-              "way. The change detection itself (`changed_dates()` / `changed_dates_of_versions()`) runs at "
+              "way. The change detection itself (`rebuild_window()`, a query on `ops.model_watermarks`) runs at "
               "compile time and is in the node times below, not here.", ""]
     header = ["model"] + [f"{f.days} d: rows scanned (table rows)" for f in figures]
     rows = []
@@ -281,12 +281,11 @@ def _incremental_explanation(figures: list[HistoryFigure]) -> list[str]:
         "the ratios mostly measure that fixed cost; the scans below are what would grow with data.",
         "- Reads that grow with history (warehouse tables, not bronze): "
         + (", ".join(table_growth) if table_growth else "none above 1.5x")
-        + ". The known suspects: the keyed current models (`sales_transactions`, `customers`, `user_events`) "
-        "look up the touched keys in their own table (`where key in (select key from new_versions)`), a scan "
-        "of the whole table that DuckDB cannot prune by key (zone maps do not help with random keys); gold "
-        "change detection over `*_versions` (`changed_dates_of_versions`) is a semi-join of the new versions' "
-        "keys against all versions; and the reconciliation tests (`tests/dbt/reconcile_*`) scan whole tables "
-        "by design, which is why `dbt build` grows faster than `dbt run`.",
+        + ". The known suspect: the keyed current models (`sales_transactions`, `user_events`) look up the "
+        "current dates of the touched keys in their own table (`touched_dates()`, the key and date columns), a "
+        "scan of the whole table that cannot be pruned by key (zone maps do not help with random keys); "
+        "`customers` looks up its touched keys' current rows, and the entity-grain gold tables "
+        "(`customer_segments`, `user_features`) are rebuilt in full.",
         "- The ingest of one day is flat: a fresh process whose time is JVM start plus the day's files; "
         "the manifest listing grows by one file a day.", ""]
     return text
@@ -314,18 +313,23 @@ def _times(value: float, base: float) -> str:
 
 
 def athena_summary(figures: list[AthenaFigure]) -> list[str]:
+    noops = [f for f in figures if f.noop]
+    figures = [f for f in figures if not f.noop]
     if not figures:
         return []
     first, last = figures[0].total(), figures[-1].total()
+    noop = [f" A no-op build scans {noops[0].total().bytes / MB:,.2f} MB."] if noops else [""]
     return [f"- **Bytes scanned per incremental build on the local Athena**: {first.bytes / MB:,.1f} MB with "
             f"{figures[0].days} days of history, {last.bytes / MB:,.1f} MB with {figures[-1].days} "
             f"(**{_times(last.bytes, first.bytes)}x**), in {last.statements} statements; Athena would bill "
             f"{last.billed / MB:,.0f} MB (${last.billed / 1e12 * PRICE_PER_TB:.4f}) a build, its 10 MB minimum a "
-            "query being most of it at these sizes."]
+            "query being most of it at these sizes." + noop[0]]
 
 
 def athena_section(figures: list[AthenaFigure]) -> list[str]:
     """Figure 7: bytes scanned on the local Athena by the incremental build of one new day."""
+    noops = [f for f in figures if f.noop]
+    figures = [f for f in figures if not f.noop]
     base = figures[0]
     lines = ["## 7. Bytes scanned on the local Athena, per incremental build", "",
              "One new day on top of each history length, built with `dbt build --target athena` on the local Athena "
@@ -362,6 +366,13 @@ def athena_section(figures: list[AthenaFigure]) -> list[str]:
     lines += ["Per model (its statements, hooks included, and its tests' statements), ordered by bytes at the "
               "longest history:", ""]
     lines += _table(header, table)
+    for noop in noops:
+        per_model = {name: noop.models.get(name, NodeCost()).bytes + noop.tests.get(name, NodeCost()).bytes
+                     for name in {*noop.models, *noop.tests}}
+        worst = max(per_model.items(), key=lambda item: item[1]) if per_model else ("-", 0)
+        lines += [f"A **no-op build** (nothing new, right after the {noop.days}-day build): "
+                  f"{noop.total().statements} statements, {noop.total().bytes / MB:,.2f} MB scanned in all; the most "
+                  f"for one model (with its tests) is {worst[1] / MB:,.3f} MB (`{worst[0]}`).", ""]
     return lines
 
 

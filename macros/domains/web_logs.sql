@@ -75,19 +75,22 @@
 {%- endmacro %}
 
 
-{#- The UTC event dates of the bronze web_logs records a web_requests build is about to read (the runs it
-    has not consumed), as a list of 'YYYY-MM-DD': the only dates where those requests can already exist. -#}
-{% macro web_logs_batch_event_dates() -%}
+{#- The UTC event dates of the bronze web_logs records in `window` (the runs a web_requests build is about to
+    read), as a list of 'YYYY-MM-DD': the only dates where those requests can already exist, and the dates the
+    build touches. None on a first or full build (every date). -#}
+{% macro web_logs_batch_event_dates(window) -%}
     {%- if not execute or this is none or not is_incremental() -%}
         {{ return(none) }}
+    {%- endif -%}
+    {%- if window.empty -%}
+        {{ return([]) }}
     {%- endif -%}
     {%- if var('assume_changed_dates', none) is not none -%}
         {{ return(var('assume_changed_dates') | map('string') | list) }}
     {%- endif -%}
-    {%- set result = run_query(
+    {{ return(column_values(
         "select distinct cast(cast(" ~ parse_iso_timestamp('trim(event_time)') ~ " as date) as varchar)"
-        ~ " from " ~ bronze_source('web_logs') ~ " where " ~ new_ingest_runs()
+        ~ " from " ~ bronze_source('web_logs') ~ " where " ~ window_filter(window)
         ~ " and " ~ parse_iso_timestamp('trim(event_time)') ~ " is not null order by 1"
-    ) -%}
-    {{ return(result.columns[0].values() | list) }}
+    )) }}
 {%- endmacro %}

@@ -8,9 +8,10 @@
     would miss the old row, insert a second row for the key and break uniqueness.)
 
     So dbt-athena's `iceberg_merge` is wrapped here (a root-project macro of the same name takes precedence
-    over the adapter's). The wrapper asks the target for those dates (one query over the key and date
-    columns only), renders them as literals, `target.<column> in (date '…', …)`, appends that to the model's
-    `incremental_predicates`, and calls the adapter's own `iceberg_merge`. The column is the source column of
+    over the adapter's). The wrapper takes those dates from the model's compiled SQL, where the keyed silver
+    models write them (touched_dates() in macros/incremental/watermarks.sql: one query over the key and date
+    columns, also logged for gold), or else asks the target for them, renders them as literals,
+    `target.<column> in (date '…', …)`, appends that to the model's `incremental_predicates`, and calls the adapter's own `iceberg_merge`. The column is the source column of
     the model's first `partitioned_by` entry (`event_date`, or `transaction_date` of
     `month(transaction_date)`). A model that is not partitioned, or a run touching more than
     `merge_bound_max_values` (var, default 1000) dates or a null date, merges unbounded: correct, just
@@ -19,6 +20,10 @@
 {% macro iceberg_merge(on_schema_change, tmp_relation, target_relation, unique_key, incremental_predicates,
                        existing_relation, delete_condition, update_condition, insert_condition, force_batch,
                        statement_name="main") %}
+    {%- if rebuild_declaration() is not none -%}
+        {#- A date-grain gold model: its dates are replaced in one MERGE (macros/incremental/rebuild.sql). -#}
+        {{ return(athena_replace_units(tmp_relation, target_relation, existing_relation, on_schema_change)) }}
+    {%- endif -%}
     {%- set predicates = (incremental_predicates or []) | list -%}
     {%- set column = merge_bound_column(config.get('partitioned_by')) -%}
     {%- if column and unique_key is string -%}
@@ -59,7 +64,14 @@
     date, or too many dates). -#}
 {% macro merge_target_bounds(source, target, key, column, max_values=none) -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
-    {%- set values = run_query(merge_target_bounds_sql(source, target, key, column)).columns[0].values() | list -%}
+    {#- A keyed silver model wrote the dates its build touches into its compiled SQL (touched_dates()): the
+        same dates, without asking the target again. -#}
+    {%- set touched = windows_in(this_compiled_sql(), 'touched') -%}
+    {%- if touched and touched[0].dates is not none -%}
+        {%- set values = touched[0].dates -%}
+    {%- else -%}
+        {%- set values = column_values(merge_target_bounds_sql(source, target, key, column)) -%}
+    {%- endif -%}
     {%- set limit = (max_values or var('merge_bound_max_values', 1000)) | int -%}
     {%- if values | length == 0 or none in values or values | length > limit -%}
         {{ return([]) }}

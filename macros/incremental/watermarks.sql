@@ -1,13 +1,36 @@
-{#- Gold models recompute whole dates. To know which dates changed since their last build, they keep
-    the newest silver `_ingest_run_id` they have seen in `ops.incremental_watermarks` (append-only:
-    the current value is the max per model). The row is written by a post-hook, after the model's
-    data, so the watermark can lag the data but never run ahead of it; a lag only recomputes a date
-    again, which is idempotent. Silver is written only by dbt, and dbt builds run one at a time, so
-    nothing can change silver between a gold model's read and its post-hook. -#}
+{#- Watermarks: how far each incremental model has read each of its upstreams, kept in `ops.model_watermarks`.
+
+    Every ingest run has an `_ingest_run_id` (a sortable UTC timestamp) that every row derived from it carries,
+    bronze to silver. A build of an incremental model reads a *window* of runs over each upstream:
+
+        after < _ingest_run_id <= upto        (and ingest_date between their dates, for partition pruning)
+
+    - `after` is the newest run the model has already consumed: its last `consumed` row in ops.model_watermarks,
+      or, if the model holds rows of later runs (a build that stopped after writing its data and before
+      recording its watermark), those rows' newest run. That check reads only the rows after the recorded
+      watermark, so it costs nothing when there are none.
+    - `upto` is the newest run in the upstream after `after`: a read of the new partitions only.
+    Both are rendered as literals, so Athena prunes partitions on them (a subquery would make it scan every
+    partition, dbt-athena #418). An empty window (no new run) renders `false`.
+
+    The window a model read is written into its compiled SQL as a comment (`/* lakehouse:window {...} */`);
+    the project-wide post-hook `record_windows()` reads it back from there and records it. So the watermark
+    recorded is exactly what the statement read, it is recorded only after the data is written (it can lag the
+    data, never lead it), and a model with no rows (a `*_rejected` model of a clean feed) still advances.
+
+    Keyed models also log the dates their build touches (`kind = 'touched'`, a pre-hook, before their MERGE:
+    the old dates of the keys it replaces are gone afterwards). Date-grain gold models rebuild exactly those
+    dates (macros/incremental/rebuild.sql), and tests check only what a build added (macros/tests/scope.sql).
+
+    For reviewing the incremental SQL offline (no warehouse to ask), the var `assume_watermark`
+    ({'run_id': ..., 'ingest_date': ...}) stands in for every `after`, `assume_upto` for every `upto`
+    (unset: no upper bound), and `assume_changed_dates` (a list of 'YYYY-MM-DD') for every list of dates:
+        dbt compile --target athena --vars '{assume_watermark: {run_id: 20261123T000000000000Z,
+            ingest_date: 2026-11-23}, assume_changed_dates: [2026-11-22, 2026-11-23]}' -#}
 
 {% macro watermark_relation() -%}
     {{ return(api.Relation.create(database=target.database, schema=watermark_schema(),
-                                  identifier='incremental_watermarks')) }}
+                                  identifier='model_watermarks')) }}
 {%- endmacro %}
 
 {% macro watermark_schema() -%}
@@ -32,8 +55,13 @@
     create table if not exists {{ watermark_relation() }} (
         model_name varchar,
         upstream_name varchar,
-        watermark_run_id varchar,
-        watermark_ingest_date date,
+        kind varchar,
+        after_run_id varchar,
+        after_ingest_date date,
+        upto_run_id varchar,
+        upto_ingest_date date,
+        touched_dates varchar,
+        invocation_id varchar,
         recorded_at timestamp
     )
 {%- endmacro %}
@@ -45,26 +73,46 @@
     create table if not exists {{ watermark_relation().render_hive() }} (
         model_name string,
         upstream_name string,
-        watermark_run_id string,
-        watermark_ingest_date date,
+        kind string,
+        after_run_id string,
+        after_ingest_date date,
+        upto_run_id string,
+        upto_ingest_date date,
+        touched_dates string,
+        invocation_id string,
         recorded_at timestamp
     )
-    location '{{ target.s3_data_dir.rstrip("/") }}/{{ watermark_schema() }}/incremental_watermarks/'
+    location '{{ target.s3_data_dir.rstrip("/") }}/{{ watermark_schema() }}/model_watermarks/'
     tblproperties ('table_type' = 'ICEBERG', 'format' = 'parquet')
 {%- endmacro %}
 
-{#- The watermark recorded for the current model over `upstream`, as {'run_id', 'ingest_date'}, or none. -#}
-{% macro recorded_watermark(upstream) -%}
-    {%- if not execute -%}
+{#- The newest `upto` recorded for `model_name` over `upstream_name`, as {'run_id', 'ingest_date'}, or none. -#}
+{% macro recorded_upto(model_name, upstream_name) -%}
+    {%- set result = run_query(
+        "select upto_run_id, cast(upto_ingest_date as varchar) from " ~ watermark_relation()
+        ~ " where model_name = '" ~ model_name ~ "' and upstream_name = '" ~ upstream_name ~ "'"
+        ~ " and kind = 'consumed' and upto_run_id is not null order by upto_run_id desc limit 1"
+    ) -%}
+    {%- if result.rows | length == 0 -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if var('assume_watermark', none) is not none -%}
-        {{ return(var('assume_watermark')) }}
+    {{ return({'run_id': result.columns[0].values()[0], 'ingest_date': result.columns[1].values()[0]}) }}
+{%- endmacro %}
+
+{#- The values of the first column of a query's result, as a list ([] when it returns no rows or no result set). -#}
+{% macro column_values(sql) -%}
+    {%- set result = run_query(sql) -%}
+    {%- if result is none or result.columns | length == 0 -%}
+        {{ return([]) }}
     {%- endif -%}
+    {{ return(result.columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- The newest run in `relation` after `after` (none: in all of it), as {'run_id', 'ingest_date'}, or none. -#}
+{% macro newest_run(relation, after) -%}
     {%- set result = run_query(
-        "select watermark_run_id, cast(watermark_ingest_date as varchar) from " ~ watermark_relation()
-        ~ " where model_name = '" ~ this.identifier ~ "' and upstream_name = '" ~ upstream.identifier ~ "'"
-        ~ " order by watermark_run_id desc limit 1"
+        "select max(_ingest_run_id), cast(max(ingest_date) as varchar) from " ~ relation
+        ~ " where " ~ runs_after(after)
     ) -%}
     {%- if result.rows | length == 0 or result.columns[0].values()[0] is none -%}
         {{ return(none) }}
@@ -72,44 +120,183 @@
     {{ return({'run_id': result.columns[0].values()[0], 'ingest_date': result.columns[1].values()[0]}) }}
 {%- endmacro %}
 
-{#- post-hook of a gold model: record the newest run of each upstream silver model it has now seen. -#}
-{% macro record_watermark(upstream) -%}
-    insert into {{ watermark_relation() }} (
-        model_name, upstream_name, watermark_run_id, watermark_ingest_date, recorded_at
-    )
+{#- The window of runs of `upstream` (a relation whose rows carry _ingest_run_id and ingest_date) that the current
+    model has not consumed yet: {'upstream': name, 'after': wm or none, 'upto': wm or none, 'empty': bool}.
+    `name` defaults to the upstream's identifier (bronze sources are named by their dataset). `own_rows=false`
+    for a model whose rows do not carry _ingest_run_id (a gold MERGE, which a repeated window leaves the same). -#}
+{% macro ingest_window(upstream, name=none, own_rows=true) -%}
+    {%- set name = name or upstream.identifier -%}
+    {%- if not execute or this is none -%}
+        {{ return({'upstream': name, 'after': none, 'upto': none, 'empty': false}) }}
+    {%- endif -%}
+    {%- if is_incremental() and var('assume_watermark', none) is not none -%}
+        {{ return({'upstream': name, 'after': var('assume_watermark'), 'upto': var('assume_upto', none),
+                   'empty': false}) }}
+    {%- endif -%}
+    {%- set after = none -%}
+    {%- if is_incremental() -%}
+        {%- set recorded = recorded_upto(this.identifier, name) -%}
+        {#- Rows of runs after the recorded watermark: a build that wrote its data and stopped before recording. -#}
+        {%- set beyond = newest_run(this, recorded) if own_rows else none -%}
+        {%- set after = beyond if beyond is not none else recorded -%}
+    {%- endif -%}
+    {%- set upto = newest_run(upstream, after) -%}
+    {#- A first or full build reads everything (an upstream without rows reads as nothing anyway). -#}
+    {{ return({'upstream': name, 'after': after, 'upto': upto, 'empty': upto is none and is_incremental()}) }}
+{%- endmacro %}
+
+{#- The predicate selecting rows of ingest runs after `watermark` ({'run_id', 'ingest_date'}), with literal
+    bounds: the date prunes partitions, the run id makes the cut exact. `true` for none (read everything). -#}
+{% macro runs_after(watermark) -%}
+    {%- if watermark is none -%}
+        true
+    {%- else -%}
+        ingest_date >= date '{{ watermark.ingest_date }}' and _ingest_run_id > '{{ watermark.run_id }}'
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The where-clause of a window from ingest_window(), with literal bounds, followed by the window as a comment
+    for record_windows(). `false` for an empty window; `true` on a first or full build with no upper bound. -#}
+{% macro window_filter(window) -%}
+    {%- if not execute -%}
+        true
+    {%- elif window.empty -%}
+        false
+    {%- else -%}
+        {%- set parts = [] -%}
+        {%- if window.after is not none -%}
+            {%- do parts.append(runs_after(window.after)) -%}
+        {%- endif -%}
+        {%- if window.upto is not none -%}
+            {%- do parts.append("ingest_date <= date '" ~ window.upto.ingest_date ~ "' and _ingest_run_id <= '"
+                                ~ window.upto.run_id ~ "'") -%}
+        {%- endif -%}
+        {{ parts | join(' and ') if parts else 'true' }}
+    {%- endif -%}
+    {{- window_marker(window) -}}
+{%- endmacro %}
+
+{#- ` /* lakehouse:window {...} */`: the window, readable back from the compiled SQL by windows_in(). -#}
+{% macro window_marker(window, kind='window') -%}
+    {%- if execute %}{% do remember_window(window, kind) %} /* lakehouse:{{ kind }} {{ tojson(window) }} */{% endif -%}
+{%- endmacro %}
+
+{#- The windows (or, with kind='touched', the touched-dates records) written into `compiled_sql` by
+    window_marker(), one per upstream. -#}
+{% macro windows_in(compiled_sql, kind='window') -%}
+    {%- set found = {} -%}
+    {%- for text in modules.re.findall('/[*] lakehouse:' ~ kind ~ ' ([{].*?[}]) [*]/', compiled_sql or '') -%}
+        {%- set window = fromjson(text) -%}
+        {%- do found.update({window.upstream: window}) -%}
+    {%- endfor -%}
+    {{ return(found.values() | list) }}
+{%- endmacro %}
+
+{#- The compiled SQL of the node being built (hooks and materializations see it as `sql`). -#}
+{% macro this_compiled_sql() -%}
+    {{ return(sql if sql is defined and sql is not none else '') }}
+{%- endmacro %}
+
+{% macro _watermark_literal(value) -%}
+    {{- "'" ~ value ~ "'" if value is not none else 'null' -}}
+{%- endmacro %}
+
+{% macro _watermark_date(value) -%}
+    {{- "date '" ~ value ~ "'" if value is not none else 'null' -}}
+{%- endmacro %}
+
+{#- One row of ops.model_watermarks, as a select. -#}
+{% macro _watermark_row(kind, upstream, after, upto, touched) -%}
     select
         '{{ this.identifier }}',
-        '{{ upstream.identifier }}',
-        max(_ingest_run_id),
-        max(ingest_date),
+        '{{ upstream }}',
+        '{{ kind }}',
+        {{ _watermark_literal(after.run_id if after else none) }},
+        {{ _watermark_date(after.ingest_date if after else none) }},
+        {{ _watermark_literal(upto.run_id if upto else none) }},
+        {{ _watermark_date(upto.ingest_date if upto else none) }},
+        {{ _watermark_literal(touched | join(',') if touched is not none else none) }},
+        '{{ invocation_id }}',
         cast(current_timestamp as {{ timestamp_type() }})
-    from {{ upstream }}
-    having max(_ingest_run_id) is not null
 {%- endmacro %}
 
-{#- The dates (values of `date_column` in `upstream`) that received rows since this model's last build,
-    as a list of 'YYYY-MM-DD' strings; none means "every date" (first build, full refresh, or no
-    watermark yet). -#}
-{% macro changed_dates(upstream, date_column) -%}
-    {%- if not execute or this is none or not is_incremental() -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- if var('assume_changed_dates', none) is not none -%}
-        {{ return(var('assume_changed_dates') | map('string') | list) }}
-    {%- endif -%}
-    {%- set watermark = recorded_watermark(upstream) -%}
-    {%- if watermark is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set result = run_query(
-        "select distinct cast(" ~ date_column ~ " as varchar) from " ~ upstream
-        ~ " where " ~ runs_after(watermark) ~ " order by 1"
-    ) -%}
-    {{ return(result.columns[0].values() | list) }}
+{% macro _insert_watermark_rows(rows) -%}
+    insert into {{ watermark_relation() }} (
+        model_name, upstream_name, kind, after_run_id, after_ingest_date, upto_run_id, upto_ingest_date,
+        touched_dates, invocation_id, recorded_at
+    )
+    {{ rows | join('\nunion all\n') }}
 {%- endmacro %}
 
-{#- `column in (date '...', ...)` for a list from changed_dates(); `true` for none (every date) and
-    `false` for an empty list (nothing changed). -#}
+{#- Project-wide post-hook of every incremental model: record each non-empty window the build read (the dates
+    a gold model rebuilt go with it, for its tests). Renders nothing when there is nothing to record. -#}
+{% macro record_windows() -%}
+    {%- if execute and model is defined and config.get('materialized') == 'incremental' -%}
+        {%- set rows = [] -%}
+        {%- for window in windows_in(this_compiled_sql()) if not window.empty and window.upto is not none -%}
+            {%- do rows.append(_watermark_row('consumed', window.upstream, window.after, window.upto,
+                                              window.get('dates'))) -%}
+        {%- endfor -%}
+        {%- if rows -%}
+            {{ _insert_watermark_rows(rows) }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Project-wide pre-hook of silver models: record the dates the build is about to touch (touched_dates()).
+    Before the data, because a MERGE replaces the old dates of its keys, and they must not be lost if the
+    build stops between the two. Renders nothing for a model that logs no dates. -#}
+{% macro record_touched() -%}
+    {%- if execute and model is defined -%}
+        {%- set rows = [] -%}
+        {%- for touched in windows_in(this_compiled_sql(), 'touched') if touched.upto is not none -%}
+            {%- do rows.append(_watermark_row('touched', touched.upstream, touched.after, touched.upto,
+                                              touched.dates)) -%}
+        {%- endfor -%}
+        {%- if rows -%}
+            {{ _insert_watermark_rows(rows) }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The dates (values of `date_column`) a build of a keyed current model touches: the dates of the new versions
+    in `window` over `versions`, and the current dates of their keys in this model (a correction can move a key
+    to another date, and the old date loses a row). Written into the compiled SQL (marker `touched`) for
+    record_touched() and the bounded MERGE; returned as a list of 'YYYY-MM-DD', or none for "every date"
+    (a first or full build).
+
+    Cost: finding the current dates of the new keys reads the key and date columns of the whole model, the one
+    read of a keyed build that grows with history (about 1/5 of the table's bytes here). -#}
+{% macro touched_dates(window, versions, key, date_column) -%}
+    {%- if not execute or this is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set dates = none -%}
+    {%- if window.empty -%}
+        {%- set dates = [] -%}
+    {%- elif var('assume_changed_dates', none) is not none -%}
+        {%- set dates = var('assume_changed_dates') | map('string') | list -%}
+    {%- elif is_incremental() -%}
+        {%- set dates = column_values(
+            "select distinct cast(touched_date as varchar) from (select " ~ date_column ~ " as touched_date from "
+            ~ versions ~ " where " ~ window_filter(window)
+            ~ " union all select existing." ~ date_column ~ " from " ~ this ~ " as existing where existing." ~ key
+            ~ " in (select " ~ key ~ " from " ~ versions ~ " where " ~ window_filter(window) ~ ")) as touched"
+            ~ " where touched_date is not null order by 1"
+        ) -%}
+    {%- endif -%}
+    {{ return(dates) }}
+{%- endmacro %}
+
+{#- ` /* lakehouse:touched {...} */` for the dates from touched_dates(); empty for an empty window. -#}
+{% macro touched_marker(window, dates) -%}
+    {%- if execute and not window.empty -%}
+        {{ window_marker({'upstream': window.upstream, 'after': window.after, 'upto': window.upto,
+                          'dates': dates}, 'touched') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- `column in (date '…', …)` for a list of dates; `true` for none (every date) and `false` for an empty list. -#}
 {% macro date_filter(column, dates) -%}
     {%- if dates is none -%}
         true
@@ -120,35 +307,6 @@
             {%- for value in dates %}date '{{ value }}'{% if not loop.last %}, {% endif %}{% endfor -%}
         )
     {%- endif -%}
-{%- endmacro %}
-
-{#- For gold over a keyed silver model whose records can be corrected (a later delivery replaces an
-    earlier one, and may move it to another date): the dates to rebuild are the dates of EVERY version
-    of each key that received a new version since this model's watermark - the new date and the old
-    one both. `versions` is the append-only versions model (one row per valid bronze record). -#}
-{% macro changed_dates_of_versions(versions, key, date_column) -%}
-    {%- if not execute or this is none or not is_incremental() -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- if var('assume_changed_dates', none) is not none -%}
-        {{ return(var('assume_changed_dates') | map('string') | list) }}
-    {%- endif -%}
-    {%- set watermark = recorded_watermark(versions) -%}
-    {%- if watermark is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set result = run_query(
-        "select distinct cast(" ~ date_column ~ " as varchar) from " ~ versions
-        ~ " where " ~ key ~ " in (select " ~ key ~ " from " ~ versions
-        ~ " where " ~ runs_after(watermark) ~ ") order by 1"
-    ) -%}
-    {{ return(result.columns[0].values() | list) }}
-{%- endmacro %}
-
-{#- `<predicate>` selecting the rows of `upstream` that arrived since this model recorded its watermark over
-    it, with literal bounds; `true` on a first or full build, or when no watermark is recorded yet. -#}
-{% macro rows_since_watermark(upstream) -%}
-    {{ runs_after(recorded_watermark(upstream) if execute and this is not none and is_incremental() else none) }}
 {%- endmacro %}
 
 {#- Like date_filter(), but for whole calendar months: the rows of every month that contains one of `dates`,
@@ -173,34 +331,5 @@
             {%- endfor -%}
             )
         {%- endif -%}
-    {%- endif -%}
-{%- endmacro %}
-
-{#- pre-hook of a date-grain gold model: delete every date about to be rebuilt, before the model appends
-    the recomputed rows. Deleting by the list of changed dates (not by the dates present in the new rows)
-    also clears a date that no longer has any row - e.g. when a correction moved its only transaction
-    away. Locally the hook and the append run in one transaction; on Athena (Iceberg) a failure between
-    them leaves the watermark unmoved, so the next build recomputes the same dates. -#}
-{% macro delete_dates_to_rebuild(date_column, dates) -%}
-    {%- if dates is not none and dates | length > 0 -%}
-        delete from {{ this }} where {{ date_filter(date_column, dates) }}
-    {%- elif dates is none and execute and this is not none and is_incremental() -%}
-        delete from {{ this }} where true
-    {%- endif -%}
-{%- endmacro %}
-
-{#- The same for a month-grain model with integer `year` and `month` columns. -#}
-{% macro delete_months_to_rebuild(dates) -%}
-    {%- if dates is none -%}
-        {%- if execute and this is not none and is_incremental() -%}
-            delete from {{ this }} where true
-        {%- endif -%}
-    {%- elif dates | length > 0 -%}
-        {%- set months = [] -%}
-        {%- for value in dates -%}
-            {%- set month_key = value[:4] ~ value[5:7] -%}
-            {%- if month_key not in months %}{% do months.append(month_key) %}{% endif -%}
-        {%- endfor -%}
-        delete from {{ this }} where year * 100 + month in ({{ months | sort | join(', ') }})
     {%- endif -%}
 {%- endmacro %}

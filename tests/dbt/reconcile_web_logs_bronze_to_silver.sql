@@ -3,10 +3,18 @@
     and its request is in silver through another record). So
         bronze rows = silver rows + rejected rows + duplicates removed.
     Returns the records that break this (lost, placed twice, or a silver/rejected row with no bronze
-    record behind it). -#}
+    record behind it).
+    In `dbt build`, only the records of the runs the build read, and their outcomes (macros/tests/scope.sql);
+    a duplicate's kept request is looked up in the event dates those records fall on. -#}
+{%- set scoped = namespace(value=bronze_scope_filter('web_logs', ref('web_requests')) | trim != 'true') %}
+{%- for relation in [ref('web_requests'), ref('web_requests_rejected')] if test_scope(relation) is none %}
+    {%- set scoped.value = false %}
+{%- endfor %}
+{%- set scoped = scoped.value %}
 with bronze_records as (
     select *
     from {{ bronze_source('web_logs') }}
+    where {{ bronze_scope_filter('web_logs', ref('web_requests')) if scoped else 'true' }}
 ),
 
 validated as (
@@ -19,6 +27,13 @@ kept as (
         _record_number,
         request_id
     from {{ ref('web_requests') }}
+    where {{ scope_filter(ref('web_requests')) if scoped else 'true' }}
+),
+
+kept_requests as (
+    select request_id
+    from {{ ref('web_requests') }}
+    where {{ touched_scope_filter(ref('web_requests'), 'event_date') if scoped else 'true' }}
 ),
 
 rejected as (
@@ -26,6 +41,7 @@ rejected as (
         _source_file,
         _record_number
     from {{ ref('web_requests_rejected') }}
+    where {{ scope_filter(ref('web_requests_rejected')) if scoped else 'true' }}
 ),
 
 classified as (
@@ -37,7 +53,7 @@ classified as (
         rejected._source_file is not null as is_rejected,
         validated.reject_reason is null
         and kept._source_file is null
-        and validated.request_id in (select kept_requests.request_id from kept as kept_requests)
+        and validated.request_id in (select kept_requests.request_id from kept_requests)
             as is_duplicate
     from validated
     left join kept

@@ -1,11 +1,13 @@
 {#- Gold totals equal silver totals: per event_date, the requests and errors in
-    gold.daily_endpoint_metrics add up to the rows of silver.web_requests. Returns the dates that differ. -#}
+    gold.daily_endpoint_metrics add up to the rows of silver.web_requests. Returns the dates that differ.
+    In `dbt build`, the dates the build rebuilt (macros/tests/scope.sql). -#}
 with silver_totals as (
     select
         event_date,
         count(*) as requests,
         sum(case when status_code >= 400 then 1 else 0 end) as errors
     from {{ ref('web_requests') }}
+    where {{ scope_filter(ref('daily_endpoint_metrics')) }}
     group by event_date
 ),
 
@@ -15,6 +17,7 @@ gold_totals as (
         sum(total_requests) as requests,
         sum(error_requests) as errors
     from {{ ref('daily_endpoint_metrics') }}
+    where {{ scope_filter(ref('daily_endpoint_metrics')) }}
     group by event_date
 )
 

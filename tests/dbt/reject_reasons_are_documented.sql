@@ -1,5 +1,6 @@
 {#- Every reject_reason a silver *_rejected model holds is documented in the seed reject_reasons (layer
-    silver, same dataset): returns the rejected rows whose reason the seed lacks, with their source record. -#}
+    silver, same dataset): returns the rejected rows whose reason the seed lacks, with their source record.
+    In `dbt build`, the rows the build added (macros/tests/scope.sql). -#}
 with rejected as (
     select
         'web_logs' as dataset,
@@ -8,6 +9,7 @@ with rejected as (
         _source_file,
         _record_number
     from {{ ref('web_requests_rejected') }}
+    where {{ scope_filter(ref('web_requests_rejected')) }}
     union all
     select
         'sales_transactions' as dataset,
@@ -16,6 +18,7 @@ with rejected as (
         _source_file,
         _record_number
     from {{ ref('sales_transactions_rejected') }}
+    where {{ scope_filter(ref('sales_transactions_rejected')) }}
     union all
     select
         'customers' as dataset,
@@ -24,6 +27,7 @@ with rejected as (
         _source_file,
         _record_number
     from {{ ref('customers_rejected') }}
+    where {{ scope_filter(ref('customers_rejected')) }}
     union all
     select
         'user_events' as dataset,
@@ -32,6 +36,7 @@ with rejected as (
         _source_file,
         _record_number
     from {{ ref('user_events_rejected') }}
+    where {{ scope_filter(ref('user_events_rejected')) }}
 ),
 
 documented as (

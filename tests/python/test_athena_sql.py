@@ -191,7 +191,7 @@ def register_model_tables(env: dict[str, str], manifest: dict) -> None:
     glue = client("glue", env)
     tables = [(node["schema"], node["alias"], list(node["columns"])) for node in manifest["nodes"].values()
               if node["resource_type"] in ("model", "snapshot")]
-    tables.append((f"{ENV}_ops", "incremental_watermarks", ["model_name"]))
+    tables.append((f"{ENV}_ops", "model_watermarks", ["model_name"]))
     for database, name, column_names in tables:
         with contextlib.suppress(glue.exceptions.AlreadyExistsException):
             glue.create_table(DatabaseName=database, TableInput={
@@ -226,13 +226,12 @@ def test_incremental_branch_compiles_with_literal_bounds(catalog: dict[str, str]
 
 
 def test_keyed_merges_are_bounded_to_the_dates_they_touch(catalog: dict[str, str], tmp_path: Path) -> None:
-    """An incremental `dbt run --target athena` of the keyed silver models goes through the project's wrapper of
-    dbt-athena's `iceberg_merge` (macros/engine/merge_bounds.sql): before the MERGE, it asks the target which
-    dates the new rows and the keys they replace live on. moto records that query (it executes none, so the
-    dates come back empty and the MERGE itself is not reached: the bound's values are tested on DuckDB in
-    test_merge_bounds.py)."""
-    vars_ = json.dumps({"assume_watermark": {"run_id": "20261123T101500123456Z", "ingest_date": "2026-11-23"},
-                        "assume_changed_dates": ["2026-11-23"]})
+    """An incremental `dbt run --target athena` of the keyed silver models asks, before the MERGE, which dates the
+    new versions and the keys they replace live on (touched_dates() in macros/incremental/watermarks.sql); the
+    project's wrapper of dbt-athena's `iceberg_merge` (macros/engine/merge_bounds.sql) bounds the MERGE to them,
+    and they are logged for gold. moto records that query (it executes none, so the dates come back empty; the
+    bounded MERGE runs on the local Athena, test_local_athena.py)."""
+    vars_ = json.dumps({"assume_watermark": {"run_id": "20261123T101500123456Z", "ingest_date": "2026-11-23"}})
     # (With the vars, the compile works whether or not an earlier test already registered the model tables.)
     first = dbt(["compile", "--vars", vars_], catalog, tmp_path, "parse")
     register_model_tables(catalog, json.loads((first / "manifest.json").read_text()))
@@ -248,16 +247,17 @@ def test_keyed_merges_are_bounded_to_the_dates_they_touch(catalog: dict[str, str
     bounds = {}
     for statement in statements:
         match = re.search(r'from "awsdatacatalog"\."(\w+)"\."(\w+)" as existing', statement)
-        if match and "bound_value" in statement:
+        if match and "touched_date" in statement:
             bounds[match[2]] = statement
             sqlglot.parse_one(statement, read="athena")
     assert set(bounds) == {"sales_transactions", "user_events"}, statements
-    assert "cast(transaction_date as varchar)" in bounds["sales_transactions"]
-    assert "cast(existing.event_date as varchar)" in bounds["user_events"]
-    # It reads the new rows from the run's temporary table, and only the key and date columns of the target.
-    assert f'"{ENV}_silver"."sales_transactions__dbt_tmp"' in bounds["sales_transactions"]
+    assert "existing.transaction_date from" in bounds["sales_transactions"]
+    assert "existing.event_date from" in bounds["user_events"]
+    # The new versions come from the versions model with literal bounds, and only the key and date columns of the
+    # target are read.
+    window = "ingest_date >= date '2026-11-23' and _ingest_run_id > '20261123T101500123456Z'"
+    assert f'"{ENV}_silver"."sales_transaction_versions" where {window}' in bounds["sales_transactions"]
     assert "select *" not in bounds["sales_transactions"].lower()
-
 
 def test_the_merge_wrapper_matches_dbt_athena(tmp_path: Path) -> None:
     """The wrapper must take exactly dbt-athena's parameters, or an adapter upgrade would break it silently."""

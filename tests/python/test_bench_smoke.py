@@ -142,3 +142,11 @@ def test_athena_statements_are_billed_and_attributed_as_athena_and_dbt_athena_wo
     assert "| 7 | 5 | 38.00 | 1.00 | 41 |" in text
     assert "| `customers` | 20.00 / 0.00 | 20.00 / 0.00 | 1.00 |" in text
     assert f"| *{BUILD}* | 0.00 | 0.00 |" in text
+    # A no-op build is reported on its own line, not as a history length: 38 MB in all, 20 MB the most for one model
+    # (customers; orders is 10 MB + 1 byte for the model and 8 MB for its tests, 18 MB).
+    noop = figure_of(7, statements, owners(manifest))
+    noop.noop = True
+    text = "\n".join(athena_section([figure, figure, noop]))
+    assert text.count("| 7 | 5 | 38.00 |") == 2
+    assert "A **no-op build** (nothing new, right after the 7-day build): 5 statements, 38.00 MB scanned in all; " \
+           "the most for one model (with its tests) is 20.000 MB (`customers`)." in text

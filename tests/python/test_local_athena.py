@@ -17,6 +17,7 @@ of statement dbt-athena sent.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -24,10 +25,13 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +44,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.e2e, pytest.mark.athena]
 
 OUTPUT = REPO / "test-output" / "local-athena"
 # Every kind of statement dbt-athena sends for this project, and this project's own statements through it.
-EXPECTED_KINDS = {"HIVE_DDL", "CTAS", "INSERT", "MERGE", "DELETE", "SELECT", "OPTIMIZE", "VACUUM"}
+EXPECTED_KINDS = {"HIVE_DDL", "CTAS", "INSERT", "MERGE", "SELECT", "OPTIMIZE", "VACUUM"}
 
 # Microsecond edge cases (defect 5): two requests one microsecond apart are two requests; a seventh digit is cut,
 # never rounded into the next day.
@@ -58,6 +62,10 @@ class AthenaLake:
     outputs: dict[str, str] = field(default_factory=dict)
     stdout: dict[str, str] = field(default_factory=dict)
     denials_after_builds: list[dict[str, Any]] = field(default_factory=list)
+    # Gold as a reader saw it during batch 2: (when, {table: {date: total}}), and gold before and after it.
+    gold_reads: list[tuple[float, dict[str, dict[str, str]]]] = field(default_factory=list)
+    gold_before: dict[str, dict[str, str]] = field(default_factory=dict)
+    gold_after: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def state(self) -> Path:
@@ -86,6 +94,28 @@ class AthenaLake:
                               timeout=1200, check=False)
 
 
+# What a reader of gold sees: per date, the requests of daily_endpoint_metrics (web_logs, late data) and the purchases
+# of hourly_revenue (user_events, corrections that move events between dates).
+GOLD_READ = ("select 'daily_endpoint_metrics', cast(event_date as varchar), cast(sum(total_requests) as varchar) "
+             "from dev_gold.daily_endpoint_metrics group by 2 union all "
+             "select 'hourly_revenue', cast(event_date as varchar), cast(sum(purchases) as varchar) "
+             "from dev_gold.hourly_revenue group by 2")
+
+
+def _read_gold(lake: AthenaLake) -> dict[str, dict[str, str]]:
+    seen: dict[str, dict[str, str]] = {"daily_endpoint_metrics": {}, "hourly_revenue": {}}
+    for table, day, total in lake.query(GOLD_READ, "dev_gold")[1]:
+        seen[str(table)][str(day)] = str(total)
+    return seen
+
+
+def _reading_gold(lake: AthenaLake, stop: threading.Event) -> None:
+    """Read gold in a loop until `stop`, as a dashboard would during a build."""
+    while not stop.is_set():
+        with contextlib.suppress(Exception):  # a read that fails is not a read that saw a missing date
+            lake.gold_reads.append((time.time(), _read_gold(lake)))
+
+
 def _step(lake: AthenaLake, name: str, result: subprocess.CompletedProcess[str]) -> None:
     output = result.stdout + result.stderr
     lake.outputs[name] = output
@@ -108,7 +138,16 @@ def athena_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaLake
         edge = workspace.lake / "raw" / "web_logs" / "edge" / "web_logs_microseconds.csv"
         edge.parent.mkdir(parents=True, exist_ok=True)
         edge.write_text(EDGE_CSV)
-        _step(lake, "batch2", workspace.make("athena-local", timeout=1500))
+        lake.gold_before = _read_gold(lake)
+        stop = threading.Event()
+        reader = threading.Thread(target=_reading_gold, args=(lake, stop), daemon=True)
+        reader.start()
+        try:
+            _step(lake, "batch2", workspace.make("athena-local", timeout=1500))
+        finally:
+            stop.set()
+            reader.join(timeout=120)
+        lake.gold_after = _read_gold(lake)
         _step(lake, "batch3", workspace.make("athena-local", timeout=1500))
         _step(lake, "full_refresh", lake.cli("run", "--full-refresh"))
         _step(lake, "docs", lake.cli("dbt", "docs", "generate"))
@@ -150,6 +189,32 @@ def test_every_build_passes_and_equals_duckdb(athena_lake: AthenaLake) -> None:
     assert "bronze on the local Athena: customers +0 files, sales_transactions +0 files" in no_op
 
 
+def test_a_reader_during_a_build_never_sees_a_gold_date_missing(athena_lake: AthenaLake) -> None:
+    """Gold dates are replaced in one MERGE (macros/incremental/rebuild.sql): a reader polling gold throughout batch 2
+    sees, for every date, either its total before the build or its total after it, and never loses a date that
+    exists before and after. (With the dates deleted in one statement and appended in another, a read between the
+    two sees the date missing.)"""
+    before, after, reads = athena_lake.gold_before, athena_lake.gold_after, athena_lake.gold_reads
+    changed = {table: sorted(day for day in after[table] if before[table].get(day) != after[table][day])
+               for table in after}
+    # Late web requests for every day: batch 2 changes every date of daily_endpoint_metrics.
+    assert changed["daily_endpoint_metrics"] == sorted(before["daily_endpoint_metrics"]), changed
+    # The reads overlapped the gold statements of the build (the MERGEs that replaced the changed dates).
+    merges = [s for s in athena_lake.statements() if s["kind"] == "MERGE" and "dev_gold" in s["query"]
+              and any(f'"{table}"' in s["query"] for table in after)]
+    assert merges, "no gold MERGE was sent"
+    first = min(datetime.fromisoformat(s["submitted"]).timestamp() for s in merges)
+    last = max(datetime.fromisoformat(s["submitted"]).timestamp() for s in merges)
+    during = [seen for when, seen in reads if first - 60 <= when <= last + 60]
+    assert len(during) >= 3, f"only {len(during)} reads around the gold MERGEs ({len(reads)} in all)"
+    for seen in reads:
+        for table in after:
+            for day in set(before[table]) & set(after[table]):
+                assert day in seen[table], f"{table}: {day} missing in a read during the build"
+            for day, total in seen[table].items():
+                assert total in (before[table].get(day), after[table].get(day)), (table, day, total)
+
+
 def test_statement_kinds_dbt_athena_sent_all_ran(athena_lake: AthenaLake) -> None:
     statements = athena_lake.statements()
     ran = Counter(s["kind"] for s in statements if s["state"] == "SUCCEEDED")
@@ -169,12 +234,12 @@ def test_statement_kinds_dbt_athena_sent_all_ran(athena_lake: AthenaLake) -> Non
 def test_defect1_watermark_table_is_created_with_hive_ddl(athena_lake: AthenaLake) -> None:
     """The on-run-start DDL is Hive DDL on Athena; it ran, and the table it made is Iceberg with microseconds."""
     creates = [s for s in athena_lake.statements()
-               if s["kind"] == "HIVE_DDL" and "incremental_watermarks" in s["query"] and "create table" in s["query"]]
+               if s["kind"] == "HIVE_DDL" and "model_watermarks" in s["query"] and "create table" in s["query"]]
     assert creates and all(s["state"] == "SUCCEEDED" for s in creates)
-    assert "`dev_ops`.`incremental_watermarks`" in creates[0]["query"]
+    assert "`dev_ops`.`model_watermarks`" in creates[0]["query"]
     columns, rows = athena_lake.query(
         "select data_type from information_schema.columns where table_schema = 'dev_ops' "
-        "and table_name = 'incremental_watermarks' and column_name = 'recorded_at'")
+        "and table_name = 'model_watermarks' and column_name = 'recorded_at'")
     assert rows == [["timestamp(6)"]]
     # The defect put back: the old rendering is refused by Athena's Hive DDL rules, so the build would fail.
     from local_athena.cli import QueryFailed

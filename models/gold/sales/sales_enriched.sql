@@ -1,27 +1,35 @@
 {#- One row per valid transaction with its customer's current name, age group and tier (null when the
     customer is unknown), plus year and month. Incremental by transaction: a build rewrites transactions
-    that changed since the last build, and every transaction of a customer whose record changed. -#}
+    that changed since the last build (their new rows, found by run id), and every transaction of a customer
+    whose record changed. That second part reads the customer_id column of all of sales_transactions, and
+    runs only in a build where a customer changed. -#}
 {{
     config(
         unique_key='transaction_id',
         incremental_strategy=upsert_strategy(),
-        post_hook=[
-            "{{ record_watermark(ref('sales_transactions')) }}",
-            "{{ record_watermark(ref('customers')) }}",
-        ],
     )
 }}
+
+{%- set transaction_window = ingest_window(ref('sales_transactions'), own_rows=false) %}
+{%- set customer_window = ingest_window(ref('customers'), own_rows=false) %}
+{{- window_marker(customer_window) }}
 
 with transactions as (
     select *
     from {{ ref('sales_transactions') }}
+    where {{ window_filter(transaction_window) }}
+    {%- if is_incremental() and not customer_window.empty %}
+    -- Every transaction of a customer whose record changed: reads customer_id of all of sales_transactions.
+    union
+    select *
+    from {{ ref('sales_transactions') }}
     where
-        ({{ rows_since_watermark(ref('sales_transactions')) }})
-        or customer_id in (
+        customer_id in (
             select changed_customers.customer_id
             from {{ ref('customers') }} as changed_customers
-            where {{ rows_since_watermark(ref('customers')) }}
+            where {{ window_filter(customer_window) }}
         )
+    {%- endif %}
 ),
 
 customers as (

@@ -1,19 +1,7 @@
 {#- Transactions, units and revenue per month, region and product. Incremental by whole months: a build
     recomputes every month that holds a version of a transaction delivered since the last build - the
     month a correction moves a transaction to, and the month it moves it from. -#}
-{{
-    config(
-        incremental_strategy='append',
-        pre_hook="{{ delete_months_to_rebuild(changed_dates_of_versions(
-            ref('sales_transaction_versions'), 'transaction_id', 'transaction_date'
-        )) }}",
-        post_hook="{{ record_watermark(ref('sales_transaction_versions')) }}",
-    )
-}}
-
-{%- set dates_to_rebuild = changed_dates_of_versions(
-    ref('sales_transaction_versions'), 'transaction_id', 'transaction_date'
-) %}
+{{ config(**rebuild_by_date(upstream='sales_transactions', date_column='transaction_date', grain='month')) }}
 
 with transactions as (
     select
@@ -23,7 +11,7 @@ with transactions as (
         quantity,
         total_amount
     from {{ ref('sales_transactions') }}
-    where {{ month_filter('transaction_date', dates_to_rebuild) }}
+    where {{ rebuild_filter() }}
 ),
 
 monthly as (

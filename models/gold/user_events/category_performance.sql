@@ -1,22 +1,12 @@
 {#- Views, clicks, carts, purchases and revenue per day and product category. Incremental by whole dates: a
     build recomputes every event_date that holds a version of an event
     delivered since the last build (late and corrected events included). -#}
-{{
-    config(
-        incremental_strategy='append',
-        pre_hook="{{ delete_dates_to_rebuild('event_date', changed_dates_of_versions(
-            ref('user_event_versions'), 'event_id', 'event_date'
-        )) }}",
-        post_hook="{{ record_watermark(ref('user_event_versions')) }}",
-    )
-}}
-
-{%- set dates_to_rebuild = changed_dates_of_versions(ref('user_event_versions'), 'event_id', 'event_date') %}
+{{ config(**rebuild_by_date(upstream='user_events', date_column='event_date')) }}
 
 with events as (
     select *
     from {{ ref('user_events') }}
-    where {{ date_filter('event_date', dates_to_rebuild) }}
+    where {{ rebuild_filter() }}
 ),
 
 per_category as (

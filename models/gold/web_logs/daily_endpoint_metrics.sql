@@ -2,15 +2,7 @@
     Incremental by whole dates: a build recomputes, from all of silver, every event_date that received
     new silver rows since the last build (late arrivals included) and replaces those dates. So an
     incremental build gives exactly what a full refresh gives. -#}
-{{
-    config(
-        incremental_strategy='append',
-        pre_hook="{{ delete_dates_to_rebuild('event_date', changed_dates(ref('web_requests'), 'event_date')) }}",
-        post_hook="{{ record_watermark(ref('web_requests')) }}",
-    )
-}}
-
-{%- set dates_to_rebuild = changed_dates(ref('web_requests'), 'event_date') %}
+{{ config(**rebuild_by_date(upstream='web_requests', date_column='event_date')) }}
 
 with requests as (
     select
@@ -19,7 +11,7 @@ with requests as (
         status_code,
         response_ms
     from {{ ref('web_requests') }}
-    where {{ date_filter('event_date', dates_to_rebuild) }}
+    where {{ rebuild_filter() }}
 ),
 
 metrics as (

@@ -2,15 +2,7 @@
     fault) and 5xx (ours). Incremental by whole dates, like daily_endpoint_metrics: a build recomputes,
     from all of silver, every event_date that received new silver rows since the last build and
     replaces those dates, so an incremental build equals a full refresh. -#}
-{{
-    config(
-        incremental_strategy='append',
-        pre_hook="{{ delete_dates_to_rebuild('event_date', changed_dates(ref('web_requests'), 'event_date')) }}",
-        post_hook="{{ record_watermark(ref('web_requests')) }}",
-    )
-}}
-
-{%- set dates_to_rebuild = changed_dates(ref('web_requests'), 'event_date') %}
+{{ config(**rebuild_by_date(upstream='web_requests', date_column='event_date')) }}
 
 with requests as (
     select
@@ -18,7 +10,7 @@ with requests as (
         user_id,
         status_code
     from {{ ref('web_requests') }}
-    where {{ date_filter('event_date', dates_to_rebuild) }}
+    where {{ rebuild_filter() }}
 ),
 
 per_day as (

@@ -10,10 +10,12 @@
     )
 }}
 
+{%- set window = ingest_window(ref('customer_versions')) %}
+
 with new_versions as (
     select {{ columns | join(', ') }}
     from {{ ref('customer_versions') }}
-    where {{ new_ingest_runs() }}
+    where {{ window_filter(window) }}
 ),
 
 candidates as (

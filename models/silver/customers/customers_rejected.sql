@@ -9,7 +9,7 @@
 with bronze_records as (
     select *
     from {{ bronze_source('customers') }}
-    where {{ new_ingest_runs() }}
+    where {{ window_filter(bronze_window('customers')) }}
 ),
 
 validated as (

@@ -9,7 +9,7 @@
 with bronze_records as (
     select *
     from {{ bronze_source('sales_transactions') }}
-    where {{ new_ingest_runs() }}
+    where {{ window_filter(bronze_window('sales_transactions')) }}
 ),
 
 validated as (

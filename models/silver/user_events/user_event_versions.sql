@@ -9,7 +9,7 @@
 with bronze_records as (
     select *
     from {{ bronze_source('user_events') }}
-    where {{ new_ingest_runs() }}
+    where {{ window_filter(bronze_window('user_events')) }}
 ),
 
 validated as (

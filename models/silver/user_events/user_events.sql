@@ -1,5 +1,9 @@
 {#- One row per event: its latest valid delivery. A repeated event_id is one event; a later ingest run
-    wins, and a later delivery that breaks a rule never replaces a valid one. -#}
+    wins, and a later delivery that breaks a rule never replaces a valid one.
+    An incremental build picks the winner among the new versions only: they come from later runs than any
+    row already here, so they beat it; the MERGE on event_id replaces it. The dates the build touches (the new
+    versions' dates and the current dates of their events) are logged for gold and bound the MERGE; finding
+    the current dates reads the event_id and event_date columns of this whole table. -#}
 {%- set columns = ['event_id', 'user_id', 'session_id', 'event_type', 'product_id', 'category', 'price', 'event_at',
                    'event_date', '_source_file', '_record_number', '_ingest_run_id', 'ingest_date'] -%}
 {{
@@ -9,25 +13,18 @@
     )
 }}
 
+{%- set window = ingest_window(ref('user_event_versions')) %}
+{{- touched_marker(window, touched_dates(window, ref('user_event_versions'), 'event_id', 'event_date')) }}
+
 with new_versions as (
     select {{ columns | join(', ') }}
     from {{ ref('user_event_versions') }}
-    where {{ new_ingest_runs() }}
-),
-
-candidates as (
-    select * from new_versions
-    {%- if is_incremental() %}
-    union all
-    select {{ columns | join(', ') }}
-    from {{ this }}
-    where event_id in (select new_versions.event_id from new_versions)
-    {%- endif %}
+    where {{ window_filter(window) }}
 ),
 
 current_versions as (
     {{ pick_current_version(
-        'candidates', 'event_id', '_ingest_run_id desc, _source_file desc, _record_number desc', columns
+        'new_versions', 'event_id', '_ingest_run_id desc, _source_file desc, _record_number desc', columns
     ) }}
 )
 

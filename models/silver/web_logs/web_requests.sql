@@ -2,7 +2,8 @@
     with exact duplicates collapsed. Of several identical records the first ingested is kept (lowest
     run id, then source file, then record number), so an incremental build keeps the same record a
     full refresh would. Incremental builds only append: a request already built is filtered out first,
-    looking it up only in the event dates the new records fall on (literal dates, so Athena prunes). -#}
+    looking it up only in the event dates the new records fall on (literal dates, so Athena prunes).
+    Those dates are also the ones the build touches, logged for the gold models (record_touched). -#}
 {{
     config(
         unique_key='request_id',
@@ -10,10 +11,14 @@
     )
 }}
 
+{%- set window = bronze_window('web_logs') %}
+{%- set batch_dates = web_logs_batch_event_dates(window) %}
+{{- touched_marker(window, batch_dates) }}
+
 with bronze_records as (
     select *
     from {{ bronze_source('web_logs') }}
-    where {{ new_ingest_runs() }}
+    where {{ window_filter(window) }}
 ),
 
 validated as (
@@ -52,7 +57,7 @@ new_requests as (
             select 1
             from {{ this }} as already_built
             where
-                {{ date_filter('already_built.event_date', web_logs_batch_event_dates()) }}
+                {{ date_filter('already_built.event_date', batch_dates) }}
                 and already_built.request_id = first_of_each_request.request_id
                 and already_built.event_date = first_of_each_request.event_date
         )

@@ -10,7 +10,7 @@
 with bronze_records as (
     select *
     from {{ bronze_source('web_logs') }}
-    where {{ new_ingest_runs() }}
+    where {{ window_filter(bronze_window('web_logs')) }}
 ),
 
 validated as (

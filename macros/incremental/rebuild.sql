@@ -1,0 +1,208 @@
+{#- Date-grain gold models: recompute whole dates (or months) from silver, and replace them atomically.
+
+    A model declares what it is built from, once, in its config:
+
+        {{ config(**rebuild_by_date(upstream='user_events', date_column='event_date')) }}
+
+        select ... from {{ ref('user_events') }} where {{ rebuild_filter() }} ...
+
+    - `upstream` is the silver model it reads. Each build of that model logs the dates it touched
+      (ops.model_watermarks, kind 'touched': the new rows' dates and, for a keyed model, the old dates of the keys
+      it replaced). The gold model rebuilds the dates logged since its own watermark: one small query on the ops
+      table, nothing read from silver to find them.
+    - `rebuild_filter()` renders those dates as literals (`event_date in (date '…', …)`, or month ranges for
+      `grain='month'`), so Athena prunes silver's partitions. On a first or full build it renders `true`.
+    - The rebuilt dates replace the old ones in one statement: on Athena one Iceberg MERGE (one commit) that
+      deletes every row of those dates and inserts the recomputed rows; on DuckDB a delete and an insert in one
+      transaction. A reader sees the old dates or the new ones, never a date missing, and a build stopped before
+      the statement leaves the previous gold. A date whose rows all moved away is deleted (nothing recomputed).
+    - A month-grain model (`grain='month'`) has integer `year` and `month` columns and rebuilds every month that
+      holds a touched date.
+
+    More than `partitions_limit` (100) units to replace (a first build over a long history is a CTAS, not this)
+    are replaced in batches of that many, each batch atomic. -#}
+
+{#- The config of a date-grain gold model: `config(**rebuild_by_date(...))`. -#}
+{% macro rebuild_by_date(upstream, date_column, grain='day') -%}
+    {%- if grain not in ('day', 'month') -%}
+        {{ exceptions.raise_compiler_error("rebuild_by_date: grain must be 'day' or 'month', not '" ~ grain ~ "'") }}
+    {%- endif -%}
+    {{ return({
+        'incremental_strategy': 'merge' if target.type == 'athena' else 'replace_dates',
+        'unique_key': date_column if grain == 'day' else ['year', 'month'],
+        'meta': {'rebuild': {'upstream': upstream, 'date_column': date_column, 'grain': grain}},
+    }) }}
+{%- endmacro %}
+
+{#- The declaration of the current model, or none. -#}
+{% macro rebuild_declaration() -%}
+    {%- set meta = config.get('meta') or {} -%}
+    {{ return(meta.get('rebuild')) }}
+{%- endmacro %}
+
+{#- The dates the current gold model rebuilds: {'upstream', 'after', 'upto', 'empty', 'dates'}, `dates` being a
+    sorted list of 'YYYY-MM-DD' or none for every date (a first or full build, or no watermark yet). -#}
+{% macro rebuild_window() -%}
+    {%- if not execute or this is none -%}
+        {{ return({'upstream': none, 'after': none, 'upto': none, 'empty': false, 'dates': none}) }}
+    {%- endif -%}
+    {%- set declaration = rebuild_declaration() -%}
+    {%- if declaration is none -%}
+        {{ exceptions.raise_compiler_error(
+            "rebuild_filter() needs the model's declaration: config(**rebuild_by_date(upstream=..., date_column=...))"
+        ) }}
+    {%- endif -%}
+    {%- set upstream = declaration.upstream -%}
+    {%- if is_incremental() and var('assume_changed_dates', none) is not none -%}
+        {{ return({'upstream': upstream, 'after': var('assume_watermark', none), 'upto': var('assume_upto', none),
+                   'empty': false, 'dates': var('assume_changed_dates') | map('string') | list}) }}
+    {%- endif -%}
+    {%- set after = recorded_upto(this.identifier, upstream) if is_incremental() else none -%}
+    {%- set result = run_query(
+        "select upto_run_id, cast(upto_ingest_date as varchar), touched_dates from " ~ watermark_relation()
+        ~ " where model_name = '" ~ upstream ~ "' and kind = 'touched' and upto_run_id is not null"
+        ~ (" and upto_run_id > '" ~ after.run_id ~ "'" if after is not none else "")
+        ~ " order by upto_run_id"
+    ) -%}
+    {%- set found = namespace(upto=none, every_date=after is none) -%}
+    {%- set dates = [] -%}
+    {%- for row in result.rows -%}
+        {%- set found.upto = {'run_id': row[0], 'ingest_date': row[1]} -%}
+        {%- if row[2] is none -%}
+            {%- set found.every_date = true -%}
+        {%- else -%}
+            {%- for value in row[2].split(',') if value and value not in dates -%}
+                {%- do dates.append(value) -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if found.every_date -%}
+        {{ return({'upstream': upstream, 'after': after, 'upto': found.upto, 'empty': false, 'dates': none}) }}
+    {%- endif -%}
+    {{ return({'upstream': upstream, 'after': after, 'upto': found.upto, 'empty': dates | length == 0,
+               'dates': dates | sort}) }}
+{%- endmacro %}
+
+{#- The where-clause on the upstream's date column that selects the dates to rebuild, with the window as a
+    comment for record_windows() and the replacement. -#}
+{% macro rebuild_filter(column=none) -%}
+    {%- if not execute -%}
+        true
+    {%- else -%}
+        {%- set window = rebuild_window() -%}
+        {%- set declaration = rebuild_declaration() or {} -%}
+        {%- set column = column or declaration.date_column -%}
+        {%- if declaration.grain == 'month' -%}
+            {{ month_filter(column, window.dates) }}
+        {%- else -%}
+            {{ date_filter(column, window.dates) }}
+        {%- endif -%}
+        {{- window_marker(window) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The unit of replacement of a row, as varchar: its date, or for a month-grain model year * 100 + month. -#}
+{% macro rebuild_unit_sql(declaration, prefix='') -%}
+    {%- if declaration.grain == 'month' -%}
+        cast({{ prefix }}year * 100 + {{ prefix }}month as varchar)
+    {%- else -%}
+        cast({{ prefix }}{{ declaration.date_column }} as varchar)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The units (see rebuild_unit_sql) a build replaces: from the dates in the compiled SQL's window, or, when
+    that is every date, every unit in the recomputed rows and in the target. -#}
+{% macro units_to_replace(declaration, recomputed, target_relation) -%}
+    {%- set windows = windows_in(this_compiled_sql()) -%}
+    {%- set dates = windows[0].dates if windows else none -%}
+    {%- if dates is none -%}
+        {{ return(column_values(
+            "select " ~ rebuild_unit_sql(declaration) ~ " from " ~ recomputed
+            ~ " union select " ~ rebuild_unit_sql(declaration) ~ " from " ~ target_relation ~ " order by 1"
+        ) | reject('none') | list) }}
+    {%- endif -%}
+    {%- set units = [] -%}
+    {%- for value in dates -%}
+        {%- set unit = (value[:4] ~ value[5:7]) if declaration.grain == 'month' else value -%}
+        {%- if unit not in units %}{% do units.append(unit) %}{% endif -%}
+    {%- endfor -%}
+    {{ return(units | sort) }}
+{%- endmacro %}
+
+{#- A predicate on the target's partition column that keeps the replacement to the units' partitions. -#}
+{% macro rebuild_prune_sql(declaration, units) -%}
+    {%- if declaration.grain == 'month' -%}
+        {%- set years = [] -%}
+        {%- for unit in units if unit[:4] not in years %}{% do years.append(unit[:4]) %}{% endfor -%}
+        target.year in ({{ years | join(', ') }})
+    {%- else -%}
+        target.{{ declaration.date_column }} in (
+            {%- for unit in units %}date '{{ unit }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Athena: one MERGE that replaces `units` of the target with the recomputed rows of those units. Its source has
+    one row per unit to delete (`lakehouse_unit`) and one per recomputed row (`lakehouse_new_row`): a target row of
+    a replaced unit matches exactly its unit's row and is deleted, a recomputed row matches nothing and is
+    inserted. One statement, one Iceberg commit. -#}
+{% macro replace_units_merge_sql(declaration, recomputed, target_relation, columns, units) -%}
+    {%- set quoted = columns | map(attribute='quoted') | list -%}
+merge into {{ target_relation }} as target
+using (
+    select
+        recomputed.*,
+        units.unit as lakehouse_unit
+    from (values (cast(null as varchar)){% for unit in units %}, ('{{ unit }}'){% endfor %}) as units (unit)
+    left join (
+        select
+            {{ quoted | join(', ') }},
+            true as lakehouse_new_row
+        from {{ recomputed }}
+        where {{ rebuild_unit_sql(declaration) }} in ('{{ units | join("', '") }}')
+    ) as recomputed
+        on units.unit is null
+) as src
+    on src.lakehouse_unit is not null
+    and {{ rebuild_unit_sql(declaration, 'target.') }} = src.lakehouse_unit
+    and {{ rebuild_prune_sql(declaration, units) }}
+when matched then delete
+when not matched and src.lakehouse_new_row then
+    insert ({{ quoted | join(', ') }})
+    values ({% for column in quoted %}src.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+{#- Called by the project's iceberg_merge (macros/engine/merge_bounds.sql) for a declared model: runs the
+    replacement, in batches of at most `partitions_limit` units, and returns the statement dbt runs as `main`. -#}
+{% macro athena_replace_units(tmp_relation, target_relation, existing_relation, on_schema_change) -%}
+    {%- set declaration = rebuild_declaration() -%}
+    {%- set columns = process_schema_changes(on_schema_change, tmp_relation, existing_relation) -%}
+    {%- if not columns -%}
+        {%- set columns = adapter.get_columns_in_relation(target_relation) -%}
+    {%- endif -%}
+    {%- set units = units_to_replace(declaration, tmp_relation, target_relation) -%}
+    {%- set limit = (config.get('partitions_limit') or 100) | int -%}
+    {%- for batch in units | batch(limit) -%}
+        {%- do log(this.identifier ~ ": replacing " ~ batch | length ~ " " ~ declaration.grain ~ "(s) " ~ batch[0]
+                   ~ " .. " ~ batch[-1] ~ " in one MERGE", info=true) -%}
+        {%- do run_query(replace_units_merge_sql(declaration, tmp_relation, target_relation, columns, batch)) -%}
+    {%- endfor -%}
+    {{ return("select '" ~ units | length ~ " " ~ declaration.grain ~ "(s) replaced'") }}
+{%- endmacro %}
+
+{#- DuckDB: the incremental strategy `replace_dates` (config from rebuild_by_date()). The delete and the insert
+    run in the model's transaction, so they commit together. -#}
+{% macro get_incremental_replace_dates_sql(arg_dict) -%}
+    {%- set declaration = rebuild_declaration() -%}
+    {%- set target_relation = arg_dict['target_relation'] -%}
+    {%- set recomputed = arg_dict['temp_relation'] -%}
+    {%- set quoted = arg_dict['dest_columns'] | map(attribute='quoted') | list -%}
+    {%- set units = units_to_replace(declaration, recomputed, target_relation) -%}
+    {%- if units -%}
+    delete from {{ target_relation }}
+    where {{ rebuild_unit_sql(declaration) }} in ('{{ units | join("', '") }}');
+    {% endif -%}
+    insert into {{ target_relation }} ({{ quoted | join(', ') }})
+    select {{ quoted | join(', ') }}
+    from {{ recomputed }}
+{%- endmacro %}

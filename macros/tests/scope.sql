@@ -1,0 +1,153 @@
+{#- Tests check what the build added.
+
+    In `dbt build`, a data test runs right after its model, in the same dbt process. The model's windows
+    (macros/incremental/watermarks.sql) are kept on its node of the invocation's graph when it compiles, and a test
+    of that model then reads only the rows of those windows:
+    - a silver model (its rows carry `_ingest_run_id`): the rows of runs after the window's `after`, with literal
+      bounds (the new partitions only, or on a table partitioned by date the data files whose run id statistics
+      match);
+    - a date-grain gold model: the dates it rebuilt.
+    A model built in full (first build, full refresh), or not built by this invocation (`dbt test` alone), is
+    tested in full, as is any model without a window. `make check-all` (the var `full_checks`) tests everything
+    in full: a weekly run, for what a scoped test cannot see (a duplicate key between a new row and an old one,
+    a record lost in a partition this build did not touch).
+
+    Generic tests reach their model through get_where_subquery(), which dbt lets a project override; it is
+    wrapped here, keeping the `where` config. Singular tests call scope_filter() and bronze_scope_filter(). -#}
+
+{#- Keep `window` on the current model's node of the invocation's graph (called by window_marker()). -#}
+{% macro remember_window(window, kind='window') -%}
+    {%- if execute and model is defined and model.resource_type == 'model' and model.unique_id in graph.nodes -%}
+        {%- set node = graph.nodes[model.unique_id] -%}
+        {%- if 'lakehouse_windows' not in node -%}
+            {%- do node.update({'lakehouse_windows': {}}) -%}
+        {%- endif -%}
+        {%- do node.lakehouse_windows.update({kind ~ ':' ~ window.upstream: window}) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The graph node of the model behind `relation`, or none. -#}
+{% macro model_node_of(relation) -%}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'model' and (node.alias or node.name) == relation.identifier
+        and node.schema == relation.schema -%}
+        {{ return(node) }}
+    {%- endfor -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- The windows this invocation built `relation` with, {'<kind>:<upstream>': window}, or none. -#}
+{% macro model_windows(relation) -%}
+    {%- if not execute or var('full_checks', false) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set node = model_node_of(relation) -%}
+    {{ return(node.get('lakehouse_windows') if node is not none else none) }}
+{%- endmacro %}
+
+{#- The predicate that keeps a test of `relation` to what this build added, or none (test it all). -#}
+{% macro test_scope(relation) -%}
+    {%- set windows = model_windows(relation) -%}
+    {%- if not windows -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set node = model_node_of(relation) -%}
+    {%- set read = [] -%}
+    {%- for key, window in windows.items() if key.startswith('window:') -%}
+        {%- do read.append(window) -%}
+    {%- endfor -%}
+    {%- if read | length != 1 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set window = read[0] -%}
+    {%- set declaration = (node.config.meta or {}).get('rebuild') -%}
+    {%- if declaration -%}
+        {%- if window.dates is none -%}
+            {{ return(none) }}
+        {%- elif declaration.grain == 'month' -%}
+            {%- set units = [] -%}
+            {%- for value in window.dates if (value[:4] ~ value[5:7]) not in units -%}
+                {%- do units.append(value[:4] ~ value[5:7]) -%}
+            {%- endfor -%}
+            {{ return('year * 100 + month in (' ~ (units | join(', ') if units else 'null') ~ ')') }}
+        {%- else -%}
+            {{ return(date_filter(declaration.date_column, window.dates)) }}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if '_ingest_run_id' not in node.columns or window.after is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return('false' if window.empty else runs_after(window.after)) }}
+{%- endmacro %}
+
+{#- dbt's get_where_subquery (the relation a generic test reads), scoped to what this build added. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set conditions = [] -%}
+    {%- set where = config.get('where') -%}
+    {%- if where -%}
+        {%- do conditions.append('(' ~ where ~ ')') -%}
+    {%- endif -%}
+    {%- set scope = test_scope(relation) -%}
+    {%- if scope is not none -%}
+        {%- do conditions.append('(' ~ scope ~ ')') -%}
+    {%- endif -%}
+    {%- if conditions -%}
+        {%- do return("(select * from " ~ relation ~ " where " ~ conditions | join(' and ') ~ ") dbt_subquery") -%}
+    {%- endif -%}
+    {%- do return(relation) -%}
+{%- endmacro %}
+
+{#- For singular tests: the scope of `relation` as a predicate, `true` when it is tested in full. -#}
+{% macro scope_filter(relation) -%}
+    {{- test_scope(relation) or 'true' -}}
+{%- endmacro %}
+
+{#- For singular tests: the bronze records of `dataset` that `model` read in this build (its window over
+    bronze), `true` when it was built in full or not in this invocation. -#}
+{% macro bronze_scope_filter(dataset, model_relation) -%}
+    {%- set windows = model_windows(model_relation) or {} -%}
+    {%- set window = windows.get('window:bronze.' ~ dataset) -%}
+    {%- if window is none or window.after is none -%}
+        true
+    {%- elif window.empty -%}
+        false
+    {%- else -%}
+        {{ runs_after(window.after) }} and ingest_date <= date '{{ window.upto.ingest_date }}'
+        and _ingest_run_id <= '{{ window.upto.run_id }}'
+    {%- endif -%}
+{%- endmacro %}
+
+{#- For singular tests: the dates `model` touched in this build (its touched dates), on `column`; `true` when
+    they are every date or unknown. -#}
+{% macro touched_scope_filter(model_relation, column) -%}
+    {%- set windows = model_windows(model_relation) or {} -%}
+    {%- set touched = [] -%}
+    {%- for key, window in windows.items() if key.startswith('touched:') -%}
+        {%- do touched.append(window) -%}
+    {%- endfor -%}
+    {%- if touched | length != 1 or touched[0].dates is none -%}
+        true
+    {%- else -%}
+        {{ date_filter(column, touched[0].dates) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- For singular tests: the dates a date-grain gold model rebuilt in this build, as a filter on `column` of another
+    relation (its silver upstream): `date_filter` for a day-grain model, `month_filter` for a month-grain one;
+    `true` when it was built in full or not in this invocation. -#}
+{% macro rebuilt_dates_filter(model_relation, column) -%}
+    {%- set windows = model_windows(model_relation) or {} -%}
+    {%- set node = model_node_of(model_relation) if windows else none -%}
+    {%- set declaration = (node.config.meta or {}).get('rebuild') if node is not none else none -%}
+    {%- set read = [] -%}
+    {%- for key, window in windows.items() if key.startswith('window:') -%}
+        {%- do read.append(window) -%}
+    {%- endfor -%}
+    {%- if not declaration or read | length != 1 or read[0].dates is none -%}
+        true
+    {%- elif declaration.grain == 'month' -%}
+        {{ month_filter(column, read[0].dates) }}
+    {%- else -%}
+        {{ date_filter(column, read[0].dates) }}
+    {%- endif -%}
+{%- endmacro %}

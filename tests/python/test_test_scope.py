@@ -1,0 +1,58 @@
+"""A build's data tests check what the build added; `make check-all` checks everything (macros/tests/scope.sql).
+
+Batch 1 sells T1 and T2. Then T1's silver row is broken by hand (quantity -5, which `accepted_range` on
+sales_transactions.quantity refuses). Batch 2 sells T3. Its incremental build passes: its tests read only the runs
+it read, and T1 is not one of them. The compiled test carries exactly the window recorded for the build in
+ops.model_watermarks. `make check-all` then reads every row, and fails on T1.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.python.harness import REPO, Workspace
+
+pytestmark = [pytest.mark.e2e, pytest.mark.spark]
+
+SALES_HEADER = ("transaction_id,transaction_date,store_id,store_name,city,region,product_id,product_name,"
+                "category,customer_id,quantity,unit_price,total_amount,payment_method\n")
+TEST = "accepted_range_sales_transactions_quantity__1"
+
+
+def sale(transaction_id: str, day: str) -> str:
+    return f"{transaction_id},{day},S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card\n"
+
+
+def test_a_build_tests_its_new_rows_and_check_all_tests_every_row(tmp_path: Path) -> None:
+    workspace = Workspace.under(tmp_path)
+    sales = workspace.lake / "raw" / "sales_transactions"
+    sales.mkdir(parents=True)
+    (sales / "day1.csv").write_text(SALES_HEADER + sale("T1", "2026-10-01") + sale("T2", "2026-10-02"))
+    workspace.make("pipeline")
+    with duckdb.connect(str(workspace.warehouse)) as con:
+        con.execute("update silver.sales_transactions set quantity = -5 where transaction_id = 'T1'")
+        (first_run,) = con.execute("select max(_ingest_run_id) from silver.sales_transactions").fetchone()
+
+    # In November: sales_summary rebuilds only November, so T1's October is not recomputed from the broken row.
+    (sales / "day2.csv").write_text(SALES_HEADER + sale("T3", "2026-11-03"))
+    workspace.make("pipeline")  # raises if the build fails
+
+    with duckdb.connect(str(workspace.warehouse), read_only=True) as con:
+        windows = con.execute(
+            "select after_run_id, upto_run_id from ops.model_watermarks where model_name = 'sales_transactions' "
+            "and kind = 'consumed' order by recorded_at").fetchall()
+        assert con.execute("select count(*) from silver.sales_transactions").fetchone() == (3,)
+    assert windows[0][0] is None and windows[1][0] == first_run, windows
+    compiled = next((workspace.target / "compiled").rglob(f"{TEST}.sql")).read_text()
+    assert f"_ingest_run_id > '{first_run}'" in compiled, compiled
+
+    full = subprocess.run(["make", "--no-print-directory", "check-all", f"LAKE_ROOT={workspace.lake}"], cwd=REPO,
+                          env=workspace.env(), capture_output=True, text=True, timeout=900, check=False)
+    assert full.returncode != 0
+    assert f"Failure in test {TEST}" in full.stdout + full.stderr, full.stdout[-3000:]
+    compiled = next((workspace.target / "compiled").rglob(f"{TEST}.sql")).read_text()
+    assert "_ingest_run_id >" not in compiled, compiled
