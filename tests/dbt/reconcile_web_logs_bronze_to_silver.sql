@@ -7,8 +7,8 @@
     In `dbt build`, only the records of the runs the build read, and their outcomes (macros/tests/scope.sql);
     a duplicate's kept request is looked up in the event dates those records fall on. -#}
 {%- set scoped = namespace(value=bronze_scope_filter('web_logs', ref('web_requests')) | trim != 'true') %}
-{%- for relation in [ref('web_requests'), ref('web_requests_rejected')] if test_scope(relation) is none %}
-    {%- set scoped.value = false %}
+{%- for relation in [ref('web_requests'), ref('web_requests_rejected')] if test_scope(relation) is none -%}
+{%- set scoped.value = false -%}
 {%- endfor %}
 {%- set scoped = scoped.value %}
 with bronze_records as (
