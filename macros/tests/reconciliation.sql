@@ -10,9 +10,7 @@
     (`make check-all`). -#}
 {% macro bronze_accounting_failures(dataset, outcomes, versions, current, key) -%}
 {#- Scoped only when this build read new runs into every model checked; otherwise everything is checked. -#}
-{%- set scoped = namespace(value=bronze_scope_filter(dataset, versions) | trim != 'true') %}
-{%- for relation in outcomes + [current] if test_scope(relation) is none %}{% set scoped.value = false %}{% endfor %}
-{%- set scoped = scoped.value %}
+{%- set scoped = reconciliation_is_scoped(dataset, versions, outcomes + [current]) %}
 with bronze_records as (
     select
         _source_file,

@@ -45,6 +45,27 @@
     {{ return(node.get('lakehouse_windows') if node is not none else none) }}
 {%- endmacro %}
 
+{#- The windows in `windows` (from model_windows()) of one kind ('window' or 'touched'), as a list. -#}
+{% macro windows_of_kind(windows, kind) -%}
+    {%- set found = [] -%}
+    {%- for key, window in (windows or {}).items() if key.startswith(kind ~ ':') -%}
+        {%- do found.append(window) -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+{#- For the reconciliation tests: whether this build read new runs of `dataset` into `versions` and into every one of
+    `relations`, so that all of them can be checked on those runs only; otherwise everything is checked. -#}
+{% macro reconciliation_is_scoped(dataset, versions, relations) -%}
+    {%- if bronze_scope_filter(dataset, versions) | trim == 'true' -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- for relation in relations if test_scope(relation) is none -%}
+        {{ return(false) }}
+    {%- endfor -%}
+    {{ return(true) }}
+{%- endmacro %}
+
 {#- The predicate that keeps a test of `relation` to what this build added, or none (test it all). -#}
 {% macro test_scope(relation) -%}
     {%- set windows = model_windows(relation) -%}
@@ -52,10 +73,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set node = model_node_of(relation) -%}
-    {%- set read = [] -%}
-    {%- for key, window in windows.items() if key.startswith('window:') -%}
-        {%- do read.append(window) -%}
-    {%- endfor -%}
+    {%- set read = windows_of_kind(windows, 'window') -%}
     {%- if read | length != 1 -%}
         {{ return(none) }}
     {%- endif -%}
@@ -121,10 +139,7 @@
     they are every date or unknown. -#}
 {% macro touched_scope_filter(model_relation, column) -%}
     {%- set windows = model_windows(model_relation) or {} -%}
-    {%- set touched = [] -%}
-    {%- for key, window in windows.items() if key.startswith('touched:') -%}
-        {%- do touched.append(window) -%}
-    {%- endfor -%}
+    {%- set touched = windows_of_kind(windows, 'touched') -%}
     {%- if touched | length != 1 or touched[0].dates is none -%}
         true
     {%- else -%}
@@ -139,10 +154,7 @@
     {%- set windows = model_windows(model_relation) or {} -%}
     {%- set node = model_node_of(model_relation) if windows else none -%}
     {%- set declaration = (node.config.meta or {}).get('rebuild') if node is not none else none -%}
-    {%- set read = [] -%}
-    {%- for key, window in windows.items() if key.startswith('window:') -%}
-        {%- do read.append(window) -%}
-    {%- endfor -%}
+    {%- set read = windows_of_kind(windows, 'window') -%}
     {%- if not declaration or read | length != 1 or read[0].dates is none -%}
         true
     {%- elif declaration.grain == 'month' -%}

@@ -6,11 +6,8 @@
     record behind it).
     In `dbt build`, only the records of the runs the build read, and their outcomes (macros/tests/scope.sql);
     a duplicate's kept request is looked up in the event dates those records fall on. -#}
-{%- set scoped = namespace(value=bronze_scope_filter('web_logs', ref('web_requests')) | trim != 'true') %}
-{%- for relation in [ref('web_requests'), ref('web_requests_rejected')] if test_scope(relation) is none -%}
-{%- set scoped.value = false -%}
-{%- endfor %}
-{%- set scoped = scoped.value %}
+{%- set scoped = reconciliation_is_scoped('web_logs', ref('web_requests'),
+                                          [ref('web_requests'), ref('web_requests_rejected')]) %}
 with bronze_records as (
     select *
     from {{ bronze_source('web_logs') }}
