@@ -34,3 +34,34 @@
     from {{ model }}
     where not ({{ expression }})
 {% endtest %}
+
+{#- dbt's `relationships` test (every non-null value of the column is a `field` of `to`), with one optional argument
+    for date-grain models: `to_date_column`, the date column of `to` that holds the rows a row of this model comes
+    from on its own date (or month, for a month-grain model). When this build rebuilt some dates of the model, its
+    rows are tested on those dates (macros/tests/scope.sql), and `to` is then read on the same dates only, with
+    literal bounds, instead of in full. Without `to_date_column`, or when the model is tested in full, `to` is read
+    in full, as dbt's own test does. -#}
+{% test relationships(model, column_name, to, field, to_date_column=none) %}
+    {%- set parent_scope = 'true' -%}
+    {%- set tested = tested_model_relation() if to_date_column is not none else none -%}
+    {%- if tested is not none -%}
+        {%- set parent_scope = rebuilt_dates_filter(tested, to_date_column) | trim -%}
+    {%- endif %}
+    with child as (
+        select {{ column_name }} as from_field
+        from {{ model }}
+        where {{ column_name }} is not null
+    ),
+
+    parent as (
+        select {{ field }} as to_field
+        from {{ to }}
+        where {{ parent_scope }}
+    )
+
+    select child.from_field
+    from child
+    left join parent
+        on child.from_field = parent.to_field
+    where parent.to_field is null
+{% endtest %}

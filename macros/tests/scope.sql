@@ -163,3 +163,12 @@
         {{ date_filter(column, read[0].dates) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- In a generic test: the relation of the model the test is attached to, or none. -#}
+{% macro tested_model_relation() -%}
+    {%- set node = graph.nodes.get(model.attached_node) if execute and model.attached_node else none -%}
+    {%- if node is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) }}
+{%- endmacro %}

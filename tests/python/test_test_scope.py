@@ -3,7 +3,8 @@
 Batch 1 sells T1 and T2. Then T1's silver row is broken by hand (quantity -5, which `accepted_range` on
 sales_transactions.quantity refuses). Batch 2 sells T3. Its incremental build passes: its tests read only the runs
 it read, and T1 is not one of them. The compiled test carries exactly the window recorded for the build in
-ops.model_watermarks. `make check-all` then reads every row, and fails on T1.
+ops.model_watermarks, and the `relationships` test of the month-grain gold.sales_summary reads its parent,
+silver.sales_transactions, on the rebuilt month only. `make check-all` then reads every row, and fails on T1 and on a product of gold that silver does not have.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 SALES_HEADER = ("transaction_id,transaction_date,store_id,store_name,city,region,product_id,product_name,"
                 "category,customer_id,quantity,unit_price,total_amount,payment_method\n")
 TEST = "accepted_range_sales_transactions_quantity__1"
+RELATIONSHIP = "relationships_sales_summary_*"  # the file name is shortened with a hash
+NOVEMBER = "transaction_date >= date '2026-11-01' and transaction_date < date '2026-12-01'"
 
 
 def sale(transaction_id: str, day: str) -> str:
@@ -49,10 +52,18 @@ def test_a_build_tests_its_new_rows_and_check_all_tests_every_row(tmp_path: Path
     assert windows[0][0] is None and windows[1][0] == first_run, windows
     compiled = next((workspace.target / "compiled").rglob(f"{TEST}.sql")).read_text()
     assert f"_ingest_run_id > '{first_run}'" in compiled, compiled
+    relationship = next((workspace.target / "compiled").rglob(RELATIONSHIP)).read_text()
+    assert NOVEMBER in relationship and "2026-10" not in relationship, relationship
+
+    with duckdb.connect(str(workspace.warehouse)) as con:  # an orphan in gold: the relationships test must fail
+        con.execute("update gold.sales_summary set product_id = 'P404' where month = 11")
 
     full = subprocess.run(["make", "--no-print-directory", "check-all", f"LAKE_ROOT={workspace.lake}"], cwd=REPO,
                           env=workspace.env(), capture_output=True, text=True, timeout=900, check=False)
     assert full.returncode != 0
     assert f"Failure in test {TEST}" in full.stdout + full.stderr, full.stdout[-3000:]
+    assert "Failure in test relationships_sales_summary_product_id" in full.stdout + full.stderr, full.stdout[-3000:]
     compiled = next((workspace.target / "compiled").rglob(f"{TEST}.sql")).read_text()
     assert "_ingest_run_id >" not in compiled, compiled
+    relationship = next((workspace.target / "compiled").rglob(RELATIONSHIP)).read_text()
+    assert "transaction_date" not in relationship, relationship
