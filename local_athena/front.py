@@ -280,7 +280,7 @@ def athena_text(value: Any) -> str:
 class AthenaFront:
     def __init__(self, trino: TrinoClient, state_dir: Path, glue_client_factory: Callable[[], Any],
                  work_group_output: str, enforce_work_group: bool = True, statements_log: Path | None = None,
-                 faults: dict[str, int] | None = None, authorizer: iam.Authorizer | None = None,
+                 faults: dict[str, Any] | None = None, authorizer: iam.Authorizer | None = None,
                  work_group: str = "primary") -> None:
         self.trino = trino
         self.authorizer = authorizer
@@ -296,8 +296,23 @@ class AthenaFront:
         # Fault injection for tests: Athena ends an OPTIMIZE / VACUUM that has more work than one run may do with
         # ICEBERG_*_MORE_RUNS_NEEDED. Trino never does; `faults["optimize_more_runs"] = k` makes the first k
         # OPTIMIZE statements of each table do their work and then answer that error, as Athena's would.
-        self.faults = faults if faults is not None else {}
+        #
+        # `faults["stop_after_merges_into"] = "<schema>"` with `faults["stop_after_merges"] = k` stops the service
+        # once the k-th MERGE into that schema has succeeded, as if the build were killed right after it: every
+        # later statement fails at once (LOCAL_ATHENA_STOPPED), and `stopped.json` in the state folder names the
+        # statement, for a test to kill the client. Statements already running still finish, as on Athena.
+        self.faults: dict[str, Any] = faults if faults is not None else {}
         self.more_runs_seen: dict[tuple[str, str], int] = {}
+        self.merges_seen = 0
+        self.stopped = False
+
+    def reset_faults(self, faults: dict[str, Any]) -> None:
+        self.faults.clear()
+        self.faults.update(faults)
+        self.more_runs_seen.clear()
+        self.merges_seen = 0
+        self.stopped = False
+        (self.state_dir / "stopped.json").unlink(missing_ok=True)
 
     # -- API actions
     def start_query_execution(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -325,6 +340,9 @@ class AthenaFront:
         started = time.monotonic()
         execution.state = "RUNNING"
         try:
+            if self.stopped:
+                raise TrinoError("LOCAL_ATHENA_STOPPED", "the local Athena was stopped after a statement "
+                                 "(injected: a build killed between statements)", "EXTERNAL")
             kind, statement_type, sub, statements, hive_plan = plan_statement(execution.query, execution.database)
             execution.kind, execution.statement_type, execution.substatement_type = kind, statement_type, sub
             result = None
@@ -341,6 +359,8 @@ class AthenaFront:
                 self._maybe_more_runs_needed(execution, kind)
             execution.result = result or Result()
             execution.state = "CANCELLED" if execution.cancelled else "SUCCEEDED"
+            if kind == "MERGE" and execution.state == "SUCCEEDED":
+                self._maybe_stop(execution)
         except hive_ddl.HiveDdlError as exc:
             execution.kind, execution.statement_type = "HIVE_DDL", "DDL"
             self._fail(execution, "FAILED: ParseException " + str(exc), "SYNTAX_ERROR", 2)
@@ -363,6 +383,19 @@ class AthenaFront:
         execution.bytes_scanned += int(stats.get("physicalInputBytes") or 0)
         execution.rows_scanned += int(stats.get("physicalInputPositions") or stats.get("processedRows") or 0)
         execution.trino_query_ids.append(result.query_id)
+
+    def _maybe_stop(self, execution: Execution) -> None:
+        schema = self.faults.get("stop_after_merges_into")
+        target = re.search(r"\bmerge\s+into\s+(\S+)", execution.query, re.IGNORECASE)
+        parts = [part.strip('"`').lower() for part in target.group(1).split(".")] if target else []
+        if not schema or len(parts) < 2 or parts[-2] != str(schema).lower():
+            return
+        self.merges_seen += 1
+        if self.merges_seen >= int(self.faults.get("stop_after_merges", 1)):
+            self.stopped = True
+            (self.state_dir / "stopped.json").write_text(json.dumps(
+                {"query_id": execution.query_id, "query": execution.query[:2000]}))
+            log.info("stopped after %s (injected)", execution.query_id)
 
     def _maybe_more_runs_needed(self, execution: Execution, kind: str) -> None:
         limit = int(self.faults.get(f"{kind.lower()}_more_runs", 0))

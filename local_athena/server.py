@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                             aws_secret_access_key=ACCESS_KEY)
 
     faults_path = args.state_dir / "faults.json"
-    faults: dict[str, int] = json.loads(args.faults)
+    faults: dict[str, Any] = json.loads(args.faults)
     front = AthenaFront(TrinoClient(args.trino_port), args.state_dir, glue, args.results_location, faults=faults,
                         authorizer=authorizer, work_group=args.work_group)
     server = serve(front, args.front_port)
@@ -83,9 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     # Tests set faults at run time by writing faults.json; reread it on SIGHUP.
     def reload_faults(*_: Any) -> None:
         if faults_path.exists():
-            front.faults.clear()
-            front.faults.update(json.loads(faults_path.read_text()))
-            front.more_runs_seen.clear()
+            front.reset_faults(json.loads(faults_path.read_text()))
             log.info("faults: %s", front.faults)
 
     signal.signal(signal.SIGHUP, reload_faults)

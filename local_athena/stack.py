@@ -162,7 +162,7 @@ def _wait(condition: Any, timeout: float, what: str, process: subprocess.Popen, 
         time.sleep(0.25)
 
 
-def start(lake_root: Path, faults: dict[str, int] | None = None) -> Stack:
+def start(lake_root: Path, faults: dict[str, Any] | None = None) -> Stack:
     """Start the stack of `lake_root` unless it runs already; returns it."""
     running = load(lake_root)
     if running is not None:
@@ -254,7 +254,7 @@ def stop(lake_root: Path, quiet: bool = False) -> bool:
     return was_running
 
 
-def reload_faults(stack: Stack, faults: dict[str, int]) -> None:
+def reload_faults(stack: Stack, faults: dict[str, Any]) -> None:
     """Tests: change the front's fault injection (see AthenaFront.faults) in the running server."""
     (Path(stack.state_dir) / "faults.json").write_text(json.dumps(faults))
     os.kill(stack.server_pid, signal.SIGHUP)

@@ -34,6 +34,60 @@
     }) }}
 {%- endmacro %}
 
+{#- The config of an entity-grain gold model (one row per user, per customer): `config(**rebuild_when_changed(
+    upstreams=['sales_transactions', 'customers'], unique_key='customer_id'))` plus `where {{ changed_filter() }}` in
+    its body. Every row can change when anything upstream changes (recency is measured to the latest date), so a
+    build that finds new runs in any upstream recomputes the whole table, and replaces it in one statement (on
+    Athena one Iceberg MERGE that deletes every old row and inserts the new ones: one commit, where dbt-athena's
+    table materialization renames the old table away and the new one in, with no table between the two). A build
+    that finds nothing new reads nothing and writes nothing. A build with the var `as_of_date` always recomputes,
+    and so does the first build after it, back to the default as of date. -#}
+{% macro rebuild_when_changed(upstreams, unique_key) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'merge' if target.type == 'athena' else 'replace_dates',
+        'unique_key': unique_key,
+        'meta': {'rebuild': {'upstreams': upstreams, 'grain': 'all'}},
+    }) }}
+{%- endmacro %}
+
+{#- The where-clause of an entity-grain model (rebuild_when_changed()): `true` when it is rebuilt, `false` when
+    nothing is new upstream, followed by its windows as comments (record_windows() records them). -#}
+{% macro changed_filter() -%}
+    {%- if model is mapping and model.get('resource_type') == 'unit_test' -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set declaration = rebuild_declaration() or {} -%}
+    {%- set as_of = var('as_of_date', none) -%}
+    {%- set after_as_of = execute and is_incremental() and as_of is none and last_build_had_as_of() -%}
+    {%- set state = namespace(changed=not is_incremental() or as_of is not none or after_as_of, markers='') -%}
+    {%- for upstream in declaration.get('upstreams', []) -%}
+        {%- set relation = ref(upstream) -%}
+        {%- if not execute -%}
+            {%- set window = {'empty': false} -%}
+        {%- elif as_of is not none or after_as_of -%}
+            {#- Recorded under another name with the var, so that the next build without it sees the table is as of
+                another date; recorded in full, so that it is the newest record of the model. -#}
+            {%- set upto = newest_run(relation, none) -%}
+            {%- set window = {'upstream': upstream ~ ('@as_of' if as_of is not none else ''), 'after': none,
+                              'upto': upto, 'empty': upto is none} -%}
+        {%- else -%}
+            {%- set window = ingest_window(relation, own_rows=false) -%}
+        {%- endif -%}
+        {%- if not window.empty %}{% set state.changed = true %}{% endif -%}
+        {%- if execute %}{% set state.markers = state.markers ~ window_marker(window) %}{% endif -%}
+    {%- endfor -%}
+    {{- 'true' if state.changed else 'false' -}}{{ state.markers }}
+{%- endmacro %}
+
+{#- Whether the newest window recorded for the current model was read with the var `as_of_date`. -#}
+{% macro last_build_had_as_of() -%}
+    {%- set names = column_values(
+        "select upstream_name from " ~ watermark_relation() ~ " where model_name = '" ~ this.identifier
+        ~ "' and kind = 'consumed' order by recorded_at desc limit 1") -%}
+    {{ return(names | length > 0 and names[0].endswith('@as_of')) }}
+{%- endmacro %}
+
 {#- The declaration of the current model, or none. -#}
 {% macro rebuild_declaration() -%}
     {%- set meta = config.get('meta') or {} -%}
@@ -103,7 +157,9 @@
 
 {#- The unit of replacement of a row, as varchar: its date, or for a month-grain model year * 100 + month. -#}
 {% macro rebuild_unit_sql(declaration, prefix='') -%}
-    {%- if declaration.grain == 'month' -%}
+    {%- if declaration.grain == 'all' -%}
+        'all'
+    {%- elif declaration.grain == 'month' -%}
         cast({{ prefix }}year * 100 + {{ prefix }}month as varchar)
     {%- else -%}
         cast({{ prefix }}{{ declaration.date_column }} as varchar)
@@ -114,6 +170,11 @@
     that is every date, every unit in the recomputed rows and in the target. -#}
 {% macro units_to_replace(declaration, recomputed, target_relation) -%}
     {%- set windows = windows_in(this_compiled_sql()) -%}
+    {%- if declaration.grain == 'all' -%}
+        {#- The whole table, when changed_filter() rendered `true`: a window with new runs, or the as of date. -#}
+        {%- set rebuilt = var('as_of_date', none) is not none or windows | rejectattr('empty') | list | length > 0 -%}
+        {{ return(['all'] if rebuilt else []) }}
+    {%- endif -%}
     {%- set dates = windows[0].dates if windows else none -%}
     {%- if dates is none -%}
         {{ return(column_values(
@@ -131,7 +192,9 @@
 
 {#- A predicate on the target's partition column that keeps the replacement to the units' partitions. -#}
 {% macro rebuild_prune_sql(declaration, units) -%}
-    {%- if declaration.grain == 'month' -%}
+    {%- if declaration.grain == 'all' -%}
+        true
+    {%- elif declaration.grain == 'month' -%}
         {%- set years = [] -%}
         {%- for unit in units if unit[:4] not in years %}{% do years.append(unit[:4]) %}{% endfor -%}
         target.year in ({{ years | join(', ') }})
@@ -183,8 +246,12 @@ when not matched and src.lakehouse_new_row then
     {%- set units = units_to_replace(declaration, tmp_relation, target_relation) -%}
     {%- set limit = (config.get('partitions_limit') or 100) | int -%}
     {%- for batch in units | batch(limit) -%}
-        {%- do log(this.identifier ~ ": replacing " ~ batch | length ~ " " ~ declaration.grain ~ "(s) " ~ batch[0]
-                   ~ " .. " ~ batch[-1] ~ " in one MERGE", info=true) -%}
+        {%- if declaration.grain == 'all' -%}
+            {%- do log(this.identifier ~ ": replacing every row in one MERGE", info=true) -%}
+        {%- else -%}
+            {%- do log(this.identifier ~ ": replacing " ~ batch | length ~ " " ~ declaration.grain ~ "(s) " ~ batch[0]
+                       ~ " .. " ~ batch[-1] ~ " in one MERGE", info=true) -%}
+        {%- endif -%}
         {%- do run_query(replace_units_merge_sql(declaration, tmp_relation, target_relation, columns, batch)) -%}
     {%- endfor -%}
     {{ return("select '" ~ units | length ~ " " ~ declaration.grain ~ "(s) replaced'") }}

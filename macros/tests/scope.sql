@@ -74,11 +74,16 @@
     {%- endif -%}
     {%- set node = model_node_of(relation) -%}
     {%- set read = windows_of_kind(windows, 'window') -%}
+    {%- set declaration = (node.config.meta or {}).get('rebuild') -%}
+    {%- if declaration and declaration.grain == 'all' -%}
+        {#- An entity-grain model (rebuild_when_changed()): rebuilt whole, or left alone when nothing was new. -#}
+        {%- set rebuilt = var('as_of_date', none) is not none or read | rejectattr('empty') | list | length > 0 -%}
+        {{ return(none if rebuilt else 'false') }}
+    {%- endif -%}
     {%- if read | length != 1 -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set window = read[0] -%}
-    {%- set declaration = (node.config.meta or {}).get('rebuild') -%}
     {%- if declaration -%}
         {%- if window.dates is none -%}
             {{ return(none) }}
@@ -155,7 +160,7 @@
     {%- set node = model_node_of(model_relation) if windows else none -%}
     {%- set declaration = (node.config.meta or {}).get('rebuild') if node is not none else none -%}
     {%- set read = windows_of_kind(windows, 'window') -%}
-    {%- if not declaration or read | length != 1 or read[0].dates is none -%}
+    {%- if not declaration or declaration.grain == 'all' or read | length != 1 or read[0].dates is none -%}
         true
     {%- elif declaration.grain == 'month' -%}
         {{ month_filter(column, read[0].dates) }}

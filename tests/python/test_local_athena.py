@@ -6,6 +6,7 @@ One lake, built in batches on both engines:
   2. an incremental build with late web requests, sales corrections that move transactions to other dates,
      re-delivered events with a new timestamp and type, customer versions newer and older than the current one,
      and requests whose timestamps differ only in microseconds or carry a seventh fractional digit at 23:59:59;
+     first killed right after its first MERGE into gold (a build stopped between statements), then run again;
   3. a no-op build (nothing new);
   4. `dbt build --full-refresh` on the local Athena;
 then `dbt docs generate --target athena` and `dbt run-operation iceberg_maintenance`, with Athena's
@@ -66,6 +67,12 @@ class AthenaLake:
     gold_reads: list[tuple[float, dict[str, dict[str, str]]]] = field(default_factory=list)
     gold_before: dict[str, dict[str, str]] = field(default_factory=dict)
     gold_after: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Every gold table (its rows, sorted) after batch 1, after batch 2 stopped right after its first gold MERGE,
+    # and after batch 2 built in full; and the statement the stop came after.
+    tables_before: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    tables_stopped: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    tables_after: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    stopped_after: dict[str, str] = field(default_factory=dict)
 
     @property
     def state(self) -> Path:
@@ -116,6 +123,55 @@ def _reading_gold(lake: AthenaLake, stop: threading.Event) -> None:
             lake.gold_reads.append((time.time(), _read_gold(lake)))
 
 
+def _gold_tables(lake: AthenaLake) -> dict[str, list[tuple[str, ...]]]:
+    """Every gold table's rows, as text, sorted."""
+    names = [row[0] for row in lake.query("select table_name from information_schema.tables "
+                                          "where table_schema = 'dev_gold'", "dev_gold")[1]]
+    return {str(name): sorted(tuple(str(v) for v in row) for row in lake.query(
+        f'select * from "dev_gold"."{name}"', "dev_gold")[1]) for name in names}
+
+
+def _wait_for_running_statements(lake: AthenaLake, timeout: float = 300) -> None:
+    """Until Trino runs no query but this check."""
+    sql = ("select count(*) from system.runtime.queries where state not in ('FINISHED', 'FAILED') "
+           "and query not like '%system.runtime.queries%'")
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if str(lake.query(sql, "dev_gold")[1][0][0]) == "0":
+                return
+        except Exception:  # noqa: BLE001 - the check itself is best effort: wait a fixed time instead
+            time.sleep(10)
+            return
+        time.sleep(1)
+
+
+def _stopped_build(lake: AthenaLake) -> None:
+    """`make athena-local` with the local Athena stopping right after the first MERGE into gold succeeds (every later
+    statement fails), and the make killed as soon as it has: a build killed between two statements."""
+    from local_athena import stack
+
+    stack.reload_faults(lake.stack(), {"stop_after_merges_into": "dev_gold", "stop_after_merges": 1})
+    marker = lake.state / "stopped.json"
+    process = subprocess.Popen(["make", "--no-print-directory", "athena-local", f"LAKE_ROOT={lake.workspace.lake}"],
+                               cwd=REPO, env=lake.workspace.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+    reader = threading.Thread(target=lambda: lake.outputs.update(stopped=process.stdout.read()), daemon=True)
+    reader.start()
+    deadline = time.time() + 1500
+    while not marker.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, 9)
+    process.wait(timeout=60)
+    reader.join(timeout=60)
+    assert marker.exists(), "the build ended without a MERGE into gold:\n" + lake.outputs.get("stopped", "")[-4000:]
+    lake.stopped_after = json.loads(marker.read_text())
+    _wait_for_running_statements(lake)  # statements submitted before the stop finish, as on Athena
+    lake.tables_stopped = _gold_tables(lake)
+    stack.reload_faults(lake.stack(), {})
+
+
 def _step(lake: AthenaLake, name: str, result: subprocess.CompletedProcess[str]) -> None:
     output = result.stdout + result.stderr
     lake.outputs[name] = output
@@ -138,6 +194,8 @@ def athena_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaLake
         edge = workspace.lake / "raw" / "web_logs" / "edge" / "web_logs_microseconds.csv"
         edge.parent.mkdir(parents=True, exist_ok=True)
         edge.write_text(EDGE_CSV)
+        lake.tables_before = _gold_tables(lake)
+        _stopped_build(lake)
         lake.gold_before = _read_gold(lake)
         stop = threading.Event()
         reader = threading.Thread(target=_reading_gold, args=(lake, stop), daemon=True)
@@ -148,6 +206,7 @@ def athena_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaLake
             stop.set()
             reader.join(timeout=120)
         lake.gold_after = _read_gold(lake)
+        lake.tables_after = _gold_tables(lake)
         _step(lake, "batch3", workspace.make("athena-local", timeout=1500))
         _step(lake, "full_refresh", lake.cli("run", "--full-refresh"))
         _step(lake, "docs", lake.cli("dbt", "docs", "generate"))
@@ -197,8 +256,10 @@ def test_a_reader_during_a_build_never_sees_a_gold_date_missing(athena_lake: Ath
     before, after, reads = athena_lake.gold_before, athena_lake.gold_after, athena_lake.gold_reads
     changed = {table: sorted(day for day in after[table] if before[table].get(day) != after[table][day])
                for table in after}
-    # Late web requests for every day of sample data: batch 2 changes dates of daily_endpoint_metrics.
-    assert changed["daily_endpoint_metrics"], changed
+    # Late web requests and moved events: batch 2 changes dates of both tables. (It starts from the stopped build,
+    # which replaced at most one gold table.)
+    table = next((name for name in ("daily_endpoint_metrics", "hourly_revenue") if changed[name]), None)
+    assert table is not None, changed
     # The reads overlapped the gold statements of the build (the MERGEs that replaced the changed dates).
     merges = [s for s in athena_lake.statements() if s["kind"] == "MERGE" and "dev_gold" in s["query"]
               and any(f'"{table}"' in s["query"] for table in after)]
@@ -208,15 +269,31 @@ def test_a_reader_during_a_build_never_sees_a_gold_date_missing(athena_lake: Ath
     during = [seen for when, seen in reads if first - 60 <= when <= last + 60]
     assert len(during) >= 3, f"only {len(during)} reads around the gold MERGEs ({len(reads)} in all)"
     # The reader saw gold both before and after the replacement.
-    day = changed["daily_endpoint_metrics"][0]
-    seen_values = {seen["daily_endpoint_metrics"].get(day) for _, seen in reads}
-    assert {before["daily_endpoint_metrics"].get(day), after["daily_endpoint_metrics"][day]} <= seen_values, seen_values
+    day = changed[table][0]
+    seen_values = {seen[table].get(day) for _, seen in reads}
+    assert {before[table].get(day), after[table][day]} <= seen_values, seen_values
     for _, seen in reads:
         for table in after:
             for day in set(before[table]) & set(after[table]):
                 assert day in seen[table], f"{table}: {day} missing in a read during the build"
             for day, total in seen[table].items():
                 assert total in (before[table].get(day), after[table].get(day)), (table, day, total)
+
+
+def test_a_build_stopped_between_statements_leaves_each_gold_table_old_or_new(athena_lake: AthenaLake) -> None:
+    """Batch 2 was first killed right after its first MERGE into gold: every gold table is then its batch 1 rows or its
+    batch 2 rows, never a mix. The table that MERGE replaced holds its batch 2 rows already, a table that batch 2
+    changes later still holds its batch 1 rows, and batch 2 run again finished the build (equal to DuckDB, checked
+    by test_every_build_passes_and_equals_duckdb)."""
+    before, stopped, after = athena_lake.tables_before, athena_lake.tables_stopped, athena_lake.tables_after
+    assert set(stopped) == set(before) == set(after), (sorted(stopped), sorted(after))
+    for table in after:
+        assert stopped[table] in (before[table], after[table]), f"{table} is a mix of its old and new rows"
+    merged = re.search(r'merge\s+into\s+\S*?"?(\w+)"?\s+as\s', athena_lake.stopped_after["query"], re.IGNORECASE)
+    assert merged, athena_lake.stopped_after
+    assert stopped[merged.group(1)] == after[merged.group(1)], merged.group(1)
+    still_old = [table for table in after if stopped[table] == before[table] != after[table]]
+    assert still_old, "the stop came after every gold table was replaced: it tested nothing"
 
 
 def test_statement_kinds_dbt_athena_sent_all_ran(athena_lake: AthenaLake) -> None:

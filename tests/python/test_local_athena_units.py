@@ -4,10 +4,14 @@ documented behaviour, not taken from the code's output."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from local_athena import front, hive_ddl
 from local_athena.compare import normalize, p95_rank_ok
+from local_athena.trino import Result
 
 
 @pytest.mark.parametrize(("sql", "expected"), [
@@ -274,3 +278,43 @@ def test_callers_are_named_by_their_access_key() -> None:
     assert iam.access_key_of({}) is None
     assert iam.athena_resource("GetDataCatalog", {"Name": "awsdatacatalog"}, "wg", REGION) \
         == f"arn:aws:athena:{REGION}:{ARN}:datacatalog/AwsDataCatalog"
+
+
+class _RecordingTrino:
+    """Stands in for Trino: records what it was asked to run."""
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+
+    def execute(self, sql: str, **_: object) -> Result:
+        self.ran.append(sql)
+        return Result(query_id=f"q{len(self.ran)}")
+
+
+def test_stop_fault_refuses_everything_after_the_kth_merge_into_the_schema(tmp_path: Path) -> None:
+    """The fault behind the "build stopped between statements" test: after the 2nd MERGE into dev_gold succeeds,
+    nothing more reaches the engine; a MERGE into another schema does not count."""
+    trino = _RecordingTrino()
+    athena = front.AthenaFront(trino, tmp_path, lambda: None, "s3://results/",  # type: ignore[arg-type]
+                               faults={"stop_after_merges_into": "dev_gold", "stop_after_merges": 2})
+
+    def run(sql: str) -> str:
+        query_id = athena.start_query_execution({"QueryString": sql})["QueryExecutionId"]
+        execution = athena.executions[query_id]
+        assert execution.done.wait(10)
+        return execution.state
+
+    assert run('merge into "awsdatacatalog"."dev_silver"."t" as target using s on false '
+               'when not matched then insert (a) values (s.a)') == "SUCCEEDED"
+    assert run('merge into "awsdatacatalog"."dev_gold"."a" as target using s on false '
+               'when not matched then insert (a) values (s.a)') == "SUCCEEDED"
+    assert run("select 1") == "SUCCEEDED"
+    assert not (tmp_path / "stopped.json").exists()
+    assert run('MERGE INTO dev_gold.b AS target USING s ON false WHEN NOT MATCHED THEN INSERT (a) VALUES (s.a)') \
+        == "SUCCEEDED"
+    assert json.loads((tmp_path / "stopped.json").read_text())["query"].startswith("MERGE INTO dev_gold.b")
+    ran = len(trino.ran)
+    assert run("select 2") == "FAILED"
+    assert len(trino.ran) == ran
+    athena.reset_faults({})
+    assert run("select 3") == "SUCCEEDED" and not (tmp_path / "stopped.json").exists()

@@ -4,7 +4,8 @@ Batch 1 sells T1 and T2. Then T1's silver row is broken by hand (quantity -5, wh
 sales_transactions.quantity refuses). Batch 2 sells T3. Its incremental build passes: its tests read only the runs
 it read, and T1 is not one of them. The compiled test carries exactly the window recorded for the build in
 ops.model_watermarks, and the `relationships` test of the month-grain gold.sales_summary reads its parent,
-silver.sales_transactions, on the rebuilt month only. `make check-all` then reads every row, and fails on T1 and on a product of gold that silver does not have.
+silver.sales_transactions, on the rebuilt month only. `make check-all` then reads every row, and fails on T1
+and on a product of gold that silver does not have.
 """
 
 from __future__ import annotations

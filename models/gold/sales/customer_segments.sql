@@ -1,11 +1,10 @@
 {#- One row per customer with at least one transaction (customers unknown to silver.customers included, with
     null tier and age group), segmented as of `as_of_date` (the dbt var, default: the latest transaction date).
-    Entity grain: rebuilt in full on every build, because moving `as_of_date` can change every segment. -#}
-{{
-    config(
-        materialized='table',
-    )
-}}
+    Entity grain: rebuilt in full by a build that finds new transactions or customer versions (moving `as_of_date`
+    can change every segment), in one statement, and left alone by a build that finds none
+    (rebuild_when_changed() in macros/incremental/rebuild.sql). -#}
+{{ config(**rebuild_when_changed(upstreams=['sales_transactions', 'customers'], unique_key='customer_id')) }}
+{%- set changed = changed_filter() %}
 
 with transactions as (
     select
@@ -13,10 +12,12 @@ with transactions as (
         transaction_date,
         total_amount
     from {{ ref('sales_transactions') }}
+    where {{ changed }}
 ),
 
 as_of as (
     select {{ as_of_date(ref('sales_transactions'), 'transaction_date') }} as as_of_date
+    where {{ changed }}
 ),
 
 per_customer as (

@@ -1,11 +1,9 @@
 {#- One row per user: event counts by type, spend, first and last event, and recency as of `as_of_date`
     (the dbt var, default: the latest event_date). Features for ML models. Entity grain: rebuilt in full
-    on every build, because moving `as_of_date` changes every user's recency. -#}
-{{
-    config(
-        materialized='table',
-    )
-}}
+    by a build that finds new events (moving `as_of_date` changes every user's recency), in one statement, and
+    left alone by a build that finds none (rebuild_when_changed() in macros/incremental/rebuild.sql). -#}
+{{ config(**rebuild_when_changed(upstreams=['user_events'], unique_key='user_id')) }}
+{%- set changed = changed_filter() %}
 
 with events as (
     select
@@ -15,11 +13,12 @@ with events as (
         price,
         event_at
     from {{ ref('user_events') }}
-    where event_date <= {{ as_of_date(ref('user_events'), 'event_date') }}
+    where event_date <= {{ as_of_date(ref('user_events'), 'event_date') }} and {{ changed }}
 ),
 
 as_of as (
     select {{ as_of_date(ref('user_events'), 'event_date') }} as as_of_date
+    where {{ changed }}
 ),
 
 per_user as (
