@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ class Statement:
     state: str
     bytes: int
     rows: int
+    tables: dict[str, int] = field(default_factory=dict)  # bytes per table read ("catalog.schema.table")
 
     @property
     def billed(self) -> int:
@@ -57,7 +59,7 @@ def read_statements(path: Path, start: int = 0) -> list[Statement]:
         match = _NODE.search(record.get("query") or "")
         found.append(Statement(match.group(1) if match else None, record["kind"], record.get("statement_type") or "",
                                record["state"], int(record.get("bytes_scanned") or 0),
-                               int(record.get("rows_scanned") or 0)))
+                               int(record.get("rows_scanned") or 0), dict(record.get("bytes_by_table") or {})))
     return found
 
 
@@ -98,6 +100,8 @@ class AthenaFigure:
     failed: int = 0
     seconds: float = 0.0
     noop: bool = False  # a build with nothing new, right after the build of `days`
+    bronze_bytes: int = 0  # bytes the build read from bronze tables (models and tests)
+    bronze_new_bytes: int = 0  # size of the new day's bronze partitions (their Parquet files)
 
     def total(self) -> NodeCost:
         total = NodeCost()
@@ -115,6 +119,8 @@ def _short(unique_id: str) -> str:
 
 def figure_of(days: int, statements: list[Statement], owner: dict[str, str]) -> AthenaFigure:
     figure = AthenaFigure(days)
+    figure.bronze_bytes = sum(size for s in statements for table, size in s.tables.items()
+                              if table.split(".")[-2].endswith("_bronze"))
     for s in statements:
         if s.state == "FAILED":
             figure.failed += 1
@@ -131,7 +137,7 @@ def run_section(work: Path, histories: list[int], rows_per_day: int) -> list[Ath
     histories = sorted(histories)
     raw = generate(work.parent / "incremental", histories[-1] + 1, rows_per_day)
     chain = Workspace(work / "chain").fresh()
-    env = chain.env()
+    env = {**chain.env(), "LOCAL_ATHENA_TABLE_BYTES": "1"}  # the stack logs each statement's bytes per table
     python = str(BIN / "python")
     statements_log = chain.lake / ".athena-local" / "statements.jsonl"
     manifest_path = chain.lake / ".athena-local" / "target" / "manifest.json"
@@ -161,6 +167,7 @@ def run_section(work: Path, histories: list[int], rows_per_day: int) -> list[Ath
             owner = owners(json.loads(manifest_path.read_text()))
             figure = figure_of(days, read_statements(statements_log, mark), owner)
             figure.seconds = seconds
+            figure.bronze_new_bytes = new_partition_bytes(chain.lake, START + timedelta(days=days))
             figures.append(figure)
             total = figure.total()
             log(f"athena: {days} days: {total.statements} statements, {total.bytes / MB:.1f} MB scanned, "
@@ -179,6 +186,11 @@ def run_section(work: Path, histories: list[int], rows_per_day: int) -> list[Ath
     return figures
 
 
+def new_partition_bytes(lake: Path, ingest_date: date) -> int:
+    """Bytes of the bronze Parquet files of one ingest date, every dataset."""
+    return sum(path.stat().st_size for path in (lake / "bronze").glob(f"*/ingest_date={ingest_date}/*.parquet"))
+
+
 def to_json(figures: list[AthenaFigure]) -> list[dict[str, Any]]:
     return json.loads(json.dumps([f.__dict__ for f in figures], default=lambda o: o.__dict__))
 
@@ -189,6 +201,7 @@ def from_json(raw: list[dict[str, Any]]) -> list[AthenaFigure]:
         out.append(AthenaFigure(
             days=f["days"], models={k: NodeCost(**v) for k, v in f["models"].items()},
             tests={k: NodeCost(**v) for k, v in f["tests"].items()}, build=NodeCost(**f["build"]),
-            failed=f["failed"], seconds=f["seconds"], noop=f.get("noop", False)))
+            failed=f["failed"], seconds=f["seconds"], noop=f.get("noop", False),
+            bronze_bytes=f.get("bronze_bytes", 0), bronze_new_bytes=f.get("bronze_new_bytes", 0)))
     return out
 

@@ -318,7 +318,15 @@ def athena_summary(figures: list[AthenaFigure]) -> list[str]:
     if not figures:
         return []
     first, last = figures[0].total(), figures[-1].total()
-    noop = [f" A no-op build scans {noops[0].total().bytes / MB:,.2f} MB."] if noops else [""]
+    noop = [""]
+    if noops:
+        models = len({*noops[0].models, *noops[0].tests}) or 1
+        noop = [f" A no-op build scans {noops[0].total().bytes / MB:,.2f} MB "
+                f"({noops[0].total().bytes / MB / models:,.2f} MB per model, {models} models)."]
+    if figures[-1].bronze_new_bytes:
+        noop[0] += (f" Bronze read by a build is {figures[0].bronze_bytes / max(figures[0].bronze_new_bytes, 1):.2f}x"
+                    f" the new day's bronze partitions with {figures[0].days} days of history and "
+                    f"{figures[-1].bronze_bytes / max(figures[-1].bronze_new_bytes, 1):.2f}x with {figures[-1].days}.")
     return [f"- **Bytes scanned per incremental build on the local Athena**: {first.bytes / MB:,.1f} MB with "
             f"{figures[0].days} days of history, {last.bytes / MB:,.1f} MB with {figures[-1].days} "
             f"(**{_times(last.bytes, first.bytes)}x**), in {last.statements} statements; Athena would bill "
@@ -347,6 +355,15 @@ def athena_section(figures: list[AthenaFigure]) -> list[str]:
                      f"${t.billed / 1e12 * PRICE_PER_TB:.4f}", f"{f.failed}", f"{f.seconds:.0f}"])
     lines += _table(["days of history", "statements", "MB scanned", "vs first", "MB billed", "dollars",
                      "failed", "build s"], rows)
+    if any(f.bronze_new_bytes for f in figures):
+        lines += ["**Bronze read by the build**, from Trino's bytes per table (every statement of the build, tests "
+                  "included), against the size of the new day's bronze partitions (the Parquet files of that "
+                  "ingest date): a build reads the new day's partitions only when the two stay together and "
+                  "flat in history.", ""]
+        lines += _table(["days of history", "bronze MB read", "new day's bronze MB", "read / new day"],
+                        [[f"{f.days}", f"{f.bronze_bytes / MB:,.3f}", f"{f.bronze_new_bytes / MB:,.3f}",
+                          f"{f.bronze_bytes / f.bronze_new_bytes:.2f}" if f.bronze_new_bytes else "-"]
+                         for f in figures])
     last = figures[-1]
     names = sorted({*last.models, *last.tests}, key=lambda n: -(last.models.get(n, NodeCost()).bytes
                                                                   + last.tests.get(n, NodeCost()).bytes))

@@ -73,6 +73,7 @@ class Execution:
     # Summed over the Trino statements that carried it out: Athena's "data scanned".
     bytes_scanned: int = 0
     rows_scanned: int = 0
+    bytes_by_table: dict[str, int] = field(default_factory=dict)
     trino_query_ids: list[str] = field(default_factory=list)
     elapsed_ms: int = 0
 
@@ -305,6 +306,8 @@ class AthenaFront:
         self.more_runs_seen: dict[tuple[str, str], int] = {}
         self.merges_seen = 0
         self.stopped = False
+        # For the bench: log each statement's bytes per table read (one more call to Trino per statement).
+        self.table_bytes = os.environ.get("LOCAL_ATHENA_TABLE_BYTES") == "1"
 
     def reset_faults(self, faults: dict[str, Any]) -> None:
         self.faults.clear()
@@ -383,6 +386,12 @@ class AthenaFront:
         execution.bytes_scanned += int(stats.get("physicalInputBytes") or 0)
         execution.rows_scanned += int(stats.get("physicalInputPositions") or stats.get("processedRows") or 0)
         execution.trino_query_ids.append(result.query_id)
+        if self.table_bytes and result.query_id and stats.get("physicalInputBytes"):
+            try:
+                for table, size in self.trino.bytes_by_table(result.query_id).items():
+                    execution.bytes_by_table[table] = execution.bytes_by_table.get(table, 0) + size
+            except Exception:  # noqa: BLE001 - a measurement, never a reason to fail the statement
+                log.warning("no per-table bytes for %s", result.query_id, exc_info=True)
 
     def _maybe_stop(self, execution: Execution) -> None:
         schema = self.faults.get("stop_after_merges_into")
@@ -436,6 +445,7 @@ class AthenaFront:
                   "query": execution.query, "trino_sql": execution.trino_sql,
                   "trino_query_ids": execution.trino_query_ids,
                   "bytes_scanned": execution.bytes_scanned, "rows_scanned": execution.rows_scanned,
+                  "bytes_by_table": execution.bytes_by_table,
                   "elapsed_ms": execution.elapsed_ms,
                   "error": (execution.error or {}).get("ErrorMessage"),
                   "submitted": execution.submitted.isoformat()}

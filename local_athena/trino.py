@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -96,6 +97,15 @@ class Result:
     query_id: str | None = None
 
 
+_UNITS = {"B": 1, "kB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4, "PB": 1024 ** 5}
+
+
+def data_size_bytes(value: Any) -> int:
+    """Trino's DataSize as JSON ("43245B", "1.50MB") in bytes; 0 for none or an unknown form."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([kMGTP]?B)\s*", str(value or ""))
+    return round(float(match.group(1)) * _UNITS[match.group(2)]) if match else 0
+
+
 class TrinoError(RuntimeError):
     def __init__(self, name: str, message: str, error_type: str, query_id: str | None = None) -> None:
         super().__init__(f"{name}: {message}")
@@ -120,6 +130,20 @@ class TrinoClient:
                     continue
                 raise
         raise RuntimeError("unreachable")
+
+    def bytes_by_table(self, query_id: str) -> dict[str, int]:
+        """Physical input bytes of a finished query per table it read ("catalog.schema.table"), from Trino's query
+        info: each scan operator's bytes go to the table of its plan node (`inputs[].planNodeId`)."""
+        info = self._request(f"{self.base}/v1/query/{query_id}", headers={"X-Trino-User": self.user})
+        tables = {str(i.get("planNodeId")): f"{i.get('catalogName')}.{i.get('schema')}.{i.get('table')}"
+                  for i in info.get("inputs") or []}
+        found: dict[str, int] = {}
+        for operator in (info.get("queryStats") or {}).get("operatorSummaries") or []:
+            table = tables.get(str(operator.get("sourceId") or operator.get("planNodeId")))
+            size = data_size_bytes(operator.get("physicalInputDataSize"))
+            if table and size:
+                found[table] = found.get(table, 0) + size
+        return found
 
     def execute(self, sql: str, catalog: str = ICEBERG_CATALOG, schema: str | None = None,
                 session: dict[str, str] | None = None, on_query_id: Any = None) -> Result:

@@ -112,13 +112,25 @@
                    'empty': false, 'dates': var('assume_changed_dates') | map('string') | list}) }}
     {%- endif -%}
     {%- set after = recorded_upto(this.identifier, upstream) if is_incremental() else none -%}
+    {%- set touched = touched_since(upstream, after) -%}
+    {%- if after is none or touched.dates is none -%}
+        {{ return({'upstream': upstream, 'after': after, 'upto': touched.upto, 'empty': false, 'dates': none}) }}
+    {%- endif -%}
+    {{ return({'upstream': upstream, 'after': after, 'upto': touched.upto, 'empty': touched.dates | length == 0,
+               'dates': touched.dates}) }}
+{%- endmacro %}
+
+{#- The dates the silver model `upstream` logged as touched by its builds after `after` (a watermark, or none for
+    every build): {'upto': the newest of those builds' watermarks or none, 'dates': sorted 'YYYY-MM-DD' list, or
+    none when one of them touched every date}. One small query on the ops table. -#}
+{% macro touched_since(upstream, after) -%}
     {%- set result = run_query(
         "select upto_run_id, cast(upto_ingest_date as varchar), touched_dates from " ~ watermark_relation()
         ~ " where model_name = '" ~ upstream ~ "' and kind = 'touched' and upto_run_id is not null"
         ~ (" and upto_run_id > '" ~ after.run_id ~ "'" if after is not none else "")
         ~ " order by upto_run_id"
     ) -%}
-    {%- set found = namespace(upto=none, every_date=after is none) -%}
+    {%- set found = namespace(upto=none, every_date=false) -%}
     {%- set dates = [] -%}
     {%- for row in result.rows -%}
         {%- set found.upto = {'run_id': row[0], 'ingest_date': row[1]} -%}
@@ -130,11 +142,7 @@
             {%- endfor -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- if found.every_date -%}
-        {{ return({'upstream': upstream, 'after': after, 'upto': found.upto, 'empty': false, 'dates': none}) }}
-    {%- endif -%}
-    {{ return({'upstream': upstream, 'after': after, 'upto': found.upto, 'empty': dates | length == 0,
-               'dates': dates | sort}) }}
+    {{ return({'upto': found.upto, 'dates': none if found.every_date else dates | sort}) }}
 {%- endmacro %}
 
 {#- The where-clause on the upstream's date column that selects the dates to rebuild, with the window as a

@@ -80,6 +80,11 @@
         {%- set rebuilt = var('as_of_date', none) is not none or read | rejectattr('empty') | list | length > 0 -%}
         {{ return(none if rebuilt else 'false') }}
     {%- endif -%}
+    {%- set merged = keyed_gold_dates(windows, declaration) -%}
+    {%- if merged is not none -%}
+        {#- A keyed gold model (sales_enriched): the dates its MERGE was bounded to, on its date column. -#}
+        {{ return(date_filter(merged.date_column, merged.dates)) }}
+    {%- endif -%}
     {%- if read | length != 1 -%}
         {{ return(none) }}
     {%- endif -%}
@@ -101,6 +106,16 @@
         {{ return(none) }}
     {%- endif -%}
     {{ return('false' if window.empty else runs_after(window.after)) }}
+{%- endmacro %}
+
+{#- The dates a keyed gold model's MERGE was bounded to ({'date_column', 'dates'}, from its `touched` marker
+    with a `date_column`), or none. -#}
+{% macro keyed_gold_dates(windows, declaration) -%}
+    {%- set touched = windows_of_kind(windows, 'touched') -%}
+    {%- if declaration or touched | length != 1 or not touched[0].get('date_column') or touched[0].dates is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return({'date_column': touched[0].date_column, 'dates': touched[0].dates}) }}
 {%- endmacro %}
 
 {#- dbt's get_where_subquery (the relation a generic test reads), scoped to what this build added. -#}
@@ -152,13 +167,18 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- For singular tests: the dates a date-grain gold model rebuilt in this build, as a filter on `column` of another
-    relation (its silver upstream): `date_filter` for a day-grain model, `month_filter` for a month-grain one;
-    `true` when it was built in full or not in this invocation. -#}
+{#- For singular tests and `relationships`: the dates a date-grain gold model rebuilt in this build, as a filter on
+    `column` of another relation (its silver upstream): `date_filter` for a day-grain model, `month_filter` for a
+    month-grain one; for a keyed gold model, the dates its MERGE was bounded to; `true` when it was built in full
+    or not in this invocation. -#}
 {% macro rebuilt_dates_filter(model_relation, column) -%}
     {%- set windows = model_windows(model_relation) or {} -%}
     {%- set node = model_node_of(model_relation) if windows else none -%}
     {%- set declaration = (node.config.meta or {}).get('rebuild') if node is not none else none -%}
+    {%- set merged = keyed_gold_dates(windows, declaration) if node is not none else none -%}
+    {%- if merged is not none -%}
+        {{ return(date_filter(column, merged.dates)) }}
+    {%- endif -%}
     {%- set read = windows_of_kind(windows, 'window') -%}
     {%- if not declaration or declaration.grain == 'all' or read | length != 1 or read[0].dates is none -%}
         true

@@ -119,8 +119,12 @@ def test_athena_statements_are_billed_and_attributed_as_athena_and_dbt_athena_wo
         ("SELECT", "DML", "SUCCEEDED", 20 * MB, comment("model.p.customers") + "select 3"),
     ]
     log = tmp_path / "statements.jsonl"
+    # Bytes per table: the CTAS read 4 MB of bronze and the rest elsewhere; the test read 1 MB of bronze.
+    tables = {1: {"hive.dev_bronze.orders": 4 * MB, "awsdatacatalog.dev_silver.x": 6 * MB + 1},
+              3: {"hive.dev_bronze.orders": MB, "awsdatacatalog.dev_ops.model_watermarks": 2 * MB}}
     log.write_text("".join(json.dumps({"kind": k, "statement_type": t, "state": st, "bytes_scanned": b,
-                                       "rows_scanned": 7, "query": q}) + "\n" for k, t, st, b, q in records))
+                                       "rows_scanned": 7, "query": q, "bytes_by_table": tables.get(i, {})}) + "\n"
+                           for i, (k, t, st, b, q) in enumerate(records)))
     statements = read_statements(log, start=1)  # the first line is before the measured build
     assert [s.node for s in statements] == [
         "model.p.orders", None, "test.p.unique_orders_id.abc", "unit_test.p.orders.t1", "model.p.customers"]
@@ -138,7 +142,10 @@ def test_athena_statements_are_billed_and_attributed_as_athena_and_dbt_athena_wo
     assert {k: (v.statements, v.bytes, v.billed) for k, v in figure.tests.items()} == {"orders": (2, 8 * MB, 10 * MB)}
     assert (figure.build.statements, figure.build.bytes, figure.failed) == (1, 0, 1)
     assert figure.total().bytes == 38 * MB + 1
+    assert figure.bronze_bytes == 5 * MB
+    figure.bronze_new_bytes = 4 * MB
     text = "\n".join(athena_section([figure, figure]))
+    assert "| 7 | 5.000 | 4.000 | 1.25 |" in text
     assert "| 7 | 5 | 38.00 | 1.00 | 41 |" in text
     assert "| `customers` | 20.00 / 0.00 | 20.00 / 0.00 | 1.00 |" in text
     assert f"| *{BUILD}* | 0.00 | 0.00 |" in text

@@ -318,3 +318,26 @@ def test_stop_fault_refuses_everything_after_the_kth_merge_into_the_schema(tmp_p
     assert len(trino.ran) == ran
     athena.reset_faults({})
     assert run("select 3") == "SUCCEEDED" and not (tmp_path / "stopped.json").exists()
+
+
+def test_bytes_per_table_follow_each_scan_to_its_plan_node() -> None:
+    """The bench's bronze figure: a scan operator's bytes go to the table of the plan node it scans (`sourceId`, as
+    Trino fuses a scan with its filter and projection), in bytes from Trino's DataSize text."""
+    from local_athena.trino import TrinoClient, data_size_bytes
+
+    info = {"inputs": [{"catalogName": "hive", "schema": "dev_bronze", "table": "web_logs", "planNodeId": "0"},
+                       {"catalogName": "iceberg", "schema": "dev_ops", "table": "w", "planNodeId": "7"}],
+            "queryStats": {"operatorSummaries": [
+                {"planNodeId": "11", "sourceId": "0", "physicalInputDataSize": "43245B"},
+                {"planNodeId": "11", "sourceId": "0", "physicalInputDataSize": "1.50kB"},
+                {"planNodeId": "7", "physicalInputDataSize": "2.00MB"},
+                {"planNodeId": "3", "sourceId": "3", "physicalInputDataSize": "0B"}]}}
+
+    class Canned(TrinoClient):
+        def _request(self, url: str, *_: object, **__: object) -> dict:
+            assert url.endswith("/v1/query/q1")
+            return info
+
+    assert Canned(1).bytes_by_table("q1") == {"hive.dev_bronze.web_logs": 43245 + 1536,
+                                              "iceberg.dev_ops.w": 2 * 1024 * 1024}
+    assert (data_size_bytes("12B"), data_size_bytes(None), data_size_bytes("n/a")) == (12, 0, 0)
