@@ -5,7 +5,9 @@ its statements' bytes. The local Athena (dbt-athena, unchanged, over Trino with 
 statement dbt sent with the physical input bytes and rows Trino's query statistics give for it
 (`$LAKE_ROOT/.athena-local/statements.jsonl`). dbt-athena puts a comment with the dbt node on each statement but its
 DDL (ALTER, DROP, OPTIMIZE, VACUUM, MSCK), which scans nothing; so each statement's bytes go to a model, to one of
-its tests (a test counts for the model it is attached to), or to the build itself.
+its tests (a test counts for the model it is attached to), or to the build itself. A model's statements are split
+into its body (CTAS, MERGE, INSERT) and its lookups and hooks (SELECTs that find its windows and touched dates,
+writes to the ops tables).
 
 One chain of daily ingest runs (the incremental section's sample data) is built on one local Athena: history up to
 day H-1 is ingested and built (not measured), then day H arrives, is ingested, synced, and `dbt build --target
@@ -41,6 +43,7 @@ class Statement:
     bytes: int
     rows: int
     tables: dict[str, int] = field(default_factory=dict)  # bytes per table read ("catalog.schema.table")
+    control: bool = False  # a lookup or a hook: a SELECT (windows, touched dates) or a write to the ops tables
 
     @property
     def billed(self) -> int:
@@ -59,7 +62,8 @@ def read_statements(path: Path, start: int = 0) -> list[Statement]:
         match = _NODE.search(record.get("query") or "")
         found.append(Statement(match.group(1) if match else None, record["kind"], record.get("statement_type") or "",
                                record["state"], int(record.get("bytes_scanned") or 0),
-                               int(record.get("rows_scanned") or 0), dict(record.get("bytes_by_table") or {})))
+                               int(record.get("rows_scanned") or 0), dict(record.get("bytes_by_table") or {}),
+                               record["kind"] == "SELECT" or "model_watermarks" in (record.get("query") or "")))
     return found
 
 
@@ -94,7 +98,8 @@ class NodeCost:
 @dataclass
 class AthenaFigure:
     days: int
-    models: dict[str, NodeCost] = field(default_factory=dict)  # model (short name) -> its own statements
+    models: dict[str, NodeCost] = field(default_factory=dict)  # model (short name) -> its body's statements
+    hooks: dict[str, NodeCost] = field(default_factory=dict)  # model -> its lookups and hooks (Statement.control)
     tests: dict[str, NodeCost] = field(default_factory=dict)  # model (short name) -> its tests' statements
     build: NodeCost = field(default_factory=NodeCost)
     failed: int = 0
@@ -105,7 +110,7 @@ class AthenaFigure:
 
     def total(self) -> NodeCost:
         total = NodeCost()
-        for cost in [*self.models.values(), *self.tests.values(), self.build]:
+        for cost in [*self.models.values(), *self.hooks.values(), *self.tests.values(), self.build]:
             total.statements += cost.statements
             total.bytes += cost.bytes
             total.rows += cost.rows
@@ -128,7 +133,10 @@ def figure_of(days: int, statements: list[Statement], owner: dict[str, str]) -> 
             figure.build.add(s)
             continue
         model = owner[s.node]
-        bucket = figure.tests if s.node.startswith(("test.", "unit_test.")) else figure.models
+        if s.node.startswith(("test.", "unit_test.")):
+            bucket = figure.tests
+        else:
+            bucket = figure.hooks if s.control else figure.models
         bucket.setdefault(_short(model), NodeCost()).add(s)
     return figure
 
@@ -201,6 +209,7 @@ def from_json(raw: list[dict[str, Any]]) -> list[AthenaFigure]:
         out.append(AthenaFigure(
             days=f["days"], models={k: NodeCost(**v) for k, v in f["models"].items()},
             tests={k: NodeCost(**v) for k, v in f["tests"].items()}, build=NodeCost(**f["build"]),
+            hooks={k: NodeCost(**v) for k, v in f.get("hooks", {}).items()},
             failed=f["failed"], seconds=f["seconds"], noop=f.get("noop", False),
             bronze_bytes=f.get("bronze_bytes", 0), bronze_new_bytes=f.get("bronze_new_bytes", 0)))
     return out

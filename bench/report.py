@@ -312,6 +312,11 @@ def _times(value: float, base: float) -> str:
     return f"{value / base:.2f}" if base > 0 else "-"
 
 
+def _model_bytes(figure: AthenaFigure, name: str) -> int:
+    """A model's bytes in a build: its body, its lookups and hooks, and its tests."""
+    return sum(part.get(name, NodeCost()).bytes for part in (figure.models, figure.hooks, figure.tests))
+
+
 def athena_summary(figures: list[AthenaFigure]) -> list[str]:
     noops = [f for f in figures if f.noop]
     figures = [f for f in figures if not f.noop]
@@ -320,7 +325,7 @@ def athena_summary(figures: list[AthenaFigure]) -> list[str]:
     first, last = figures[0].total(), figures[-1].total()
     noop = [""]
     if noops:
-        models = len({*noops[0].models, *noops[0].tests}) or 1
+        models = len({*noops[0].models, *noops[0].hooks, *noops[0].tests}) or 1
         noop = [f" A no-op build scans {noops[0].total().bytes / MB:,.2f} MB "
                 f"({noops[0].total().bytes / MB / models:,.2f} MB per model, {models} models)."]
     if figures[-1].bronze_new_bytes:
@@ -365,27 +370,24 @@ def athena_section(figures: list[AthenaFigure]) -> list[str]:
                           f"{f.bronze_bytes / f.bronze_new_bytes:.2f}" if f.bronze_new_bytes else "-"]
                          for f in figures])
     last = figures[-1]
-    names = sorted({*last.models, *last.tests}, key=lambda n: -(last.models.get(n, NodeCost()).bytes
-                                                                  + last.tests.get(n, NodeCost()).bytes))
-    header = ["model"] + [f"{f.days} d: model / tests MB" for f in figures] + [f"{last.days} d vs {base.days} d"]
+    names = sorted({*last.models, *last.hooks, *last.tests}, key=lambda n: -_model_bytes(last, n))
+    header = ["model"] + [f"{f.days} d: model / lookups+hooks / tests MB" for f in figures] \
+        + [f"{last.days} d vs {base.days} d"]
     table = []
     for name in names:
         cells = [f"`{name}`"]
         for f in figures:
-            m, t = f.models.get(name, NodeCost()), f.tests.get(name, NodeCost())
-            cells.append(f"{m.bytes / MB:,.2f} / {t.bytes / MB:,.2f}")
-        first = base.models.get(name, NodeCost()).bytes + base.tests.get(name, NodeCost()).bytes
-        now = last.models.get(name, NodeCost()).bytes + last.tests.get(name, NodeCost()).bytes
-        cells.append(_times(now, first))
+            m, h, t = (f.models.get(name, NodeCost()), f.hooks.get(name, NodeCost()), f.tests.get(name, NodeCost()))
+            cells.append(f"{m.bytes / MB:,.2f} / {h.bytes / MB:,.2f} / {t.bytes / MB:,.2f}")
+        cells.append(_times(_model_bytes(last, name), _model_bytes(base, name)))
         table.append(cells)
     table.append([f"*{BUILD}*"] + [f"{f.build.bytes / MB:,.2f}" for f in figures]
                  + [_times(last.build.bytes, base.build.bytes)])
-    lines += ["Per model (its statements, hooks included, and its tests' statements), ordered by bytes at the "
-              "longest history:", ""]
+    lines += ["Per model (its body's statements, its lookups and hooks, and its tests' statements), ordered by "
+              "bytes at the longest history:", ""]
     lines += _table(header, table)
     for noop in noops:
-        per_model = {name: noop.models.get(name, NodeCost()).bytes + noop.tests.get(name, NodeCost()).bytes
-                     for name in {*noop.models, *noop.tests}}
+        per_model = {name: _model_bytes(noop, name) for name in {*noop.models, *noop.hooks, *noop.tests}}
         worst = max(per_model.items(), key=lambda item: item[1]) if per_model else ("-", 0)
         lines += [f"A **no-op build** (nothing new, right after the {noop.days}-day build): "
                   f"{noop.total().statements} statements, {noop.total().bytes / MB:,.2f} MB scanned in all; the most "

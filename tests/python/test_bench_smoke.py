@@ -137,8 +137,11 @@ def test_athena_statements_are_billed_and_attributed_as_athena_and_dbt_athena_wo
         "unit_tests": {"unit_test.p.orders.t1": {"depends_on": {"nodes": ["model.p.orders"]}}},
     }
     figure = figure_of(7, statements, owners(manifest))
+    # A model's SELECTs are its lookups (windows, touched dates); its CTAS is its body.
     assert {k: (v.statements, v.bytes, v.billed) for k, v in figure.models.items()} == {
-        "orders": (1, 10 * MB + 1, 11 * MB), "customers": (1, 20 * MB, 20 * MB)}
+        "orders": (1, 10 * MB + 1, 11 * MB)}
+    assert {k: (v.statements, v.bytes, v.billed) for k, v in figure.hooks.items()} == {
+        "customers": (1, 20 * MB, 20 * MB)}
     assert {k: (v.statements, v.bytes, v.billed) for k, v in figure.tests.items()} == {"orders": (2, 8 * MB, 10 * MB)}
     assert (figure.build.statements, figure.build.bytes, figure.failed) == (1, 0, 1)
     assert figure.total().bytes == 38 * MB + 1
@@ -147,7 +150,7 @@ def test_athena_statements_are_billed_and_attributed_as_athena_and_dbt_athena_wo
     text = "\n".join(athena_section([figure, figure]))
     assert "| 7 | 5.000 | 4.000 | 1.25 |" in text
     assert "| 7 | 5 | 38.00 | 1.00 | 41 |" in text
-    assert "| `customers` | 20.00 / 0.00 | 20.00 / 0.00 | 1.00 |" in text
+    assert "| `customers` | 0.00 / 20.00 / 0.00 | 0.00 / 20.00 / 0.00 | 1.00 |" in text
     assert f"| *{BUILD}* | 0.00 | 0.00 |" in text
     # A no-op build is reported on its own line, not as a history length: 38 MB in all, 20 MB the most for one model
     # (customers; orders is 10 MB + 1 byte for the model and 8 MB for its tests, 18 MB).
