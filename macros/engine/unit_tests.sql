@@ -4,8 +4,17 @@
     timestamp precision for timestamp(6)" (seen on the local Athena). Unit tests take no table_type config, so on
     Athena their table is made an Iceberg table here, in its own folder of the data dir. Models and tests keep
     dbt-athena's own create_table_as. -#}
+{#- A build killed during a unit test leaves its table behind, and dbt's `unit` materialization does not drop it:
+    the next build's CTAS then fails with TABLE_ALREADY_EXISTS (seen on the local Athena, test_local_athena.py's
+    stopped build). So an existing one is dropped first. -#}
 {% macro athena__get_create_table_as_sql(temporary, relation, sql) -%}
     {%- if model is mapping and model.get('resource_type') == 'unit_test' -%}
+        {%- set left_behind = adapter.get_relation(database=relation.database, schema=relation.schema,
+                                                   identifier=relation.identifier) if execute else none -%}
+        {%- if left_behind is not none -%}
+            {%- do log("dropping " ~ left_behind ~ ", left behind by an interrupted build", info=true) -%}
+            {%- do drop_relation(left_behind) -%}
+        {%- endif %}
         create table {{ relation }}
         with (
             table_type = 'iceberg',
