@@ -80,6 +80,12 @@
     {{- 'true' if state.changed else 'false' -}}{{ state.markers }}
 {%- endmacro %}
 
+{#- Whether an entity-grain model is rebuilt, given the windows changed_filter() wrote (its compiled SQL, or its node):
+    a window with new runs, or the var `as_of_date`. -#}
+{% macro entity_rebuilt(windows) -%}
+    {{ return(var('as_of_date', none) is not none or windows | rejectattr('empty') | list | length > 0) }}
+{%- endmacro %}
+
 {#- Whether the newest window recorded for the current model was read with the var `as_of_date`. -#}
 {% macro last_build_had_as_of() -%}
     {%- set names = column_values(
@@ -180,8 +186,7 @@
     {%- set windows = windows_in(this_compiled_sql()) -%}
     {%- if declaration.grain == 'all' -%}
         {#- The whole table, when changed_filter() rendered `true`: a window with new runs, or the as of date. -#}
-        {%- set rebuilt = var('as_of_date', none) is not none or windows | rejectattr('empty') | list | length > 0 -%}
-        {{ return(['all'] if rebuilt else []) }}
+        {{ return(['all'] if entity_rebuilt(windows) else []) }}
     {%- endif -%}
     {%- set dates = windows[0].dates if windows else none -%}
     {%- if dates is none -%}

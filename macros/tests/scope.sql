@@ -77,8 +77,7 @@
     {%- set declaration = (node.config.meta or {}).get('rebuild') -%}
     {%- if declaration and declaration.grain == 'all' -%}
         {#- An entity-grain model (rebuild_when_changed()): rebuilt whole, or left alone when nothing was new. -#}
-        {%- set rebuilt = var('as_of_date', none) is not none or read | rejectattr('empty') | list | length > 0 -%}
-        {{ return(none if rebuilt else 'false') }}
+        {{ return(none if entity_rebuilt(read) else 'false') }}
     {%- endif -%}
     {%- set merged = keyed_gold_dates(windows, declaration) -%}
     {%- if merged is not none -%}
