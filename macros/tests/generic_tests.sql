@@ -35,22 +35,33 @@
     where not ({{ expression }})
 {% endtest %}
 
-{#- dbt's `relationships` test (every non-null value of the column is a `field` of `to`), with one optional argument
-    for date-grain models: `to_date_column`, the date column of `to` that holds the rows a row of this model comes
-    from on its own date (or month, for a month-grain model). When this build rebuilt some dates of the model, its
-    rows are tested on those dates (macros/tests/scope.sql), and `to` is then read on the same dates only, with
-    literal bounds, instead of in full. Without `to_date_column`, or when the model is tested in full, `to` is read
-    in full, as dbt's own test does. -#}
-{% test relationships(model, column_name, to, field, to_date_column=none) %}
+{#- dbt's `relationships` test (every non-null value of the column is a `field` of `to`), with optional arguments that
+    keep it to what the build changed (macros/tests/scope.sql), reading `to` on literal dates instead of in full:
+    - `to_date_column`, the date column of `to` that holds the rows a row of this model comes from. For a
+      date-grain model (on its own date, or month for a month-grain one): when this build rebuilt some dates of
+      the model, its rows are tested on those dates, and `to` is read on the same dates only.
+    - with `from_date` as well, for an entity-grain model (rebuild_when_changed()): an expression of the model's
+      row that is a date of `to` holding that row's `field`, such as the date of a user's last event. When an
+      incremental build rebuilt the model, the rows whose `from_date` is a date `to` touched in this build are
+      tested, against `to` on those dates; a no-op build tests nothing. Every other row was tested by the build that
+      last touched its date, and is tested by `make check-all`.
+    Without them, or when the model is tested in full (a first or full build, `dbt test`, `make check-all`), `to` is
+    read in full, as dbt's own test does. -#}
+{% test relationships(model, column_name, to, field, to_date_column=none, from_date=none) %}
+    {%- set child_scope = 'true' -%}
     {%- set parent_scope = 'true' -%}
     {%- set tested = tested_model_relation() if to_date_column is not none else none -%}
-    {%- if tested is not none -%}
+    {%- if tested is not none and from_date is not none -%}
+        {%- set dates = upstream_touched_dates(tested, to.identifier) -%}
+        {%- set child_scope = date_filter(from_date, dates) | trim -%}
+        {%- set parent_scope = date_filter(to_date_column, dates) | trim -%}
+    {%- elif tested is not none -%}
         {%- set parent_scope = rebuilt_dates_filter(tested, to_date_column) | trim -%}
     {%- endif %}
     with child as (
         select {{ column_name }} as from_field
         from {{ model }}
-        where {{ column_name }} is not null
+        where {{ column_name }} is not null and {{ child_scope }}
     ),
 
     parent as (

@@ -154,12 +154,16 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- For singular tests: the dates `model` touched in this build (its touched dates), on `column`; `true` when
-    they are every date or unknown. -#}
+{#- For singular tests: the dates `model` touched in this build (its touched dates), on `column`; `false` when the
+    build read nothing new into it (every window it read was empty, so it touched no date); `true` when they are
+    every date or unknown. -#}
 {% macro touched_scope_filter(model_relation, column) -%}
     {%- set windows = model_windows(model_relation) or {} -%}
     {%- set touched = windows_of_kind(windows, 'touched') -%}
-    {%- if touched | length != 1 or touched[0].dates is none -%}
+    {%- set read = windows_of_kind(windows, 'window') -%}
+    {%- if not touched and read and read | rejectattr('empty') | list | length == 0 -%}
+        false
+    {%- elif touched | length != 1 or touched[0].dates is none -%}
         true
     {%- else -%}
         {{ date_filter(column, touched[0].dates) }}
@@ -186,6 +190,20 @@
     {%- else -%}
         {{ date_filter(column, read[0].dates) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The dates the silver model `upstream` logged as touched (ops.model_watermarks) by the builds that an
+    entity-grain model `model_relation` read in this build (its window over `upstream`): a sorted 'YYYY-MM-DD'
+    list, [] when that window was empty, none (every date) when the model was built in full, with the var
+    `as_of_date`, or not in this invocation. -#}
+{% macro upstream_touched_dates(model_relation, upstream) -%}
+    {%- set window = (model_windows(model_relation) or {}).get('window:' ~ upstream) -%}
+    {%- if window is none or window.after is none -%}
+        {{ return(none) }}
+    {%- elif window.empty -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {{ return(touched_since(upstream, window.after).dates) }}
 {%- endmacro %}
 
 {#- In a generic test: the relation of the model the test is attached to, or none. -#}

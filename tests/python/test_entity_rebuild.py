@@ -9,6 +9,7 @@ Batch 1: u1 views on 2026-11-01, u2 on 2026-11-03. Expectations are written out 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -32,8 +33,11 @@ def rows(workspace: Workspace, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-def compiled(workspace: Workspace) -> str:
-    return next((workspace.target / "compiled").rglob("user_features.sql")).read_text()
+def compiled(workspace: Workspace, name: str = "user_features.sql") -> str:
+    return next((workspace.target / "compiled").rglob(name)).read_text()
+
+
+RELATIONSHIP = "relationships_user_features_*"  # its file name is shortened with a hash
 
 
 def test_entity_tables_rebuild_only_on_change_and_return_from_an_as_of_date(tmp_path: Path) -> None:
@@ -50,6 +54,9 @@ def test_entity_tables_rebuild_only_on_change_and_return_from_an_as_of_date(tmp_
     workspace.make("pipeline")
     assert "and false" in compiled(workspace), compiled(workspace)
     assert rows(workspace, FEATURES) == expected
+    # Its relationships test reads neither the model nor user_events.
+    relationship = compiled(workspace, RELATIONSHIP)
+    assert "is not null and false" in relationship and "where false" in relationship, relationship
 
     # As of 2026-11-02: u2's event is after it; u1 is one day back.
     dbt = [str(REPO / ".venv" / "bin" / "dbt"), "build", "--select", "user_features", "--exclude-resource-type",
@@ -71,3 +78,18 @@ def test_entity_tables_rebuild_only_on_change_and_return_from_an_as_of_date(tmp_
     (events / "day2.jsonl").write_text(event("E3", "u2", "2026-11-04T09:00:00Z") + "\n")
     workspace.make("pipeline")
     assert rows(workspace, FEATURES) == [("u1", 1, 3, "2026-11-04"), ("u2", 2, 0, "2026-11-04")]
+    # Its relationships test checks the users whose last event is on the date user_events touched, against
+    # user_events on that date only (u1, last seen on 2026-11-01, was checked by the build that touched that date).
+    relationship = compiled(workspace, RELATIONSHIP)
+    assert "cast(last_event_at as date) in (date '2026-11-04')" in relationship, relationship
+    assert "event_date in (date '2026-11-04')" in relationship, relationship
+    with duckdb.connect(str(workspace.warehouse), read_only=True) as con:
+        assert con.execute(relationship).fetchall() == []
+        # The scoped test fails on a user of that date whom user_events does not have there.
+        child = re.search(r"from (\S+)\s+where user_id is not null", relationship)
+        assert child, relationship
+        orphan = relationship.replace(child.group(0), (
+            "from (select user_id, last_event_at from " + child.group(1) + " union all select 'u404', timestamp "
+            "'2026-11-04 08:00:00') as with_an_orphan where user_id is not null"), 1)
+        assert con.execute(orphan).fetchall() == [("u404",)]
+

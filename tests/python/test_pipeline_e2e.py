@@ -195,6 +195,17 @@ def test_incremental_bounds_are_literals(workdir: Path) -> None:
     assert re.search(r"where (false|event_date in \(date '\d{4}-\d{2}-\d{2}'(, date '[0-9-]+')*\))", gold), gold
 
 
+def test_a_no_op_build_reconciles_without_reading_silver(workdir: Path) -> None:
+    """The last build above found nothing new, so its reconciliation of web_logs read no bronze and no silver: every
+    relation it reads is filtered with `false` (macros/tests/scope.sql)."""
+    sql = (workdir / "dbt-target" / "compiled" / "lakehouse" / "tests" / "dbt"
+           / "reconcile_web_logs_bronze_to_silver.sql").read_text()
+    for cte in ("bronze_records", "kept", "kept_requests", "rejected"):
+        match = re.search(rf"\b{cte} as \((.*?)\n\)", sql, re.DOTALL)
+        assert match, f"no CTE {cte} in {sql}"
+        assert re.search(r"\bwhere\s+false\s*$", match.group(1).strip()), f"{cte} reads rows: {match.group(1)}"
+
+
 def test_docs_site_generates_with_lineage_from_bronze_to_gold(demo_lake: Workspace) -> None:
     """`make docs` on a built lake (the shared demo lake, every dataset): the site, and a catalog and manifest
     that connect each bronze source to the gold tables built from it."""
