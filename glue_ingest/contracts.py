@@ -29,6 +29,18 @@ METADATA_COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 FORMATS = {"csv", "json"}
 TYPES = {"string", "bigint", "double", "boolean", "date", "timestamp"}
+# What silver parses a column's delivered text as (macros/domains/contract_checks.sql). The text is trimmed and an
+# empty text is missing. A required column that is missing is rejected as `missing_<column>` when it is a string,
+# as `invalid_<column>` otherwise; any column whose text does not parse is rejected as `invalid_<column>`.
+PARSED_AS = {
+    "string": "the trimmed text",
+    "integer": "an optional sign and 1 to 18 digits",
+    "decimal(18,2)": "an optional sign, 1 to 16 digits and at most two decimals",
+    "timestamp": "an ISO-8601 timestamp (UTC when it has no zone)",
+    "date": "an ISO date, YYYY-MM-DD",
+    "date_or_timestamp": "an ISO date, or an ISO-8601 timestamp cut to its UTC date",
+}
+NORMALIZE = {"lower"}
 
 
 class ContractError(ValueError):
@@ -42,6 +54,8 @@ class Column:
     description: str
     required: bool = True
     parsed_as: str | None = None
+    normalize: str | None = None
+    allowed_values: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,8 @@ def load_contract(dataset: str) -> Contract:
                 description=" ".join(str(c["description"]).split()),
                 required=bool(c.get("required", True)),
                 parsed_as=c.get("parsed_as"),
+                normalize=c.get("normalize"),
+                allowed_values=tuple(str(v) for v in c["allowed_values"]) if c.get("allowed_values") else None,
             )
             for c in raw["columns"]
         )
@@ -120,5 +136,12 @@ def _validate(contract: Contract, path: Traversable) -> None:
             raise ContractError(f"{path}: column {column.name!r} has unknown type {column.type!r}")
         if column.name.startswith("_"):
             raise ContractError(f"{path}: column {column.name!r}: names starting with '_' are reserved")
+        if column.parsed_as is not None and column.parsed_as not in PARSED_AS:
+            raise ContractError(f"{path}: column {column.name!r} has unknown parsed_as {column.parsed_as!r}; "
+                                f"known: {', '.join(sorted(PARSED_AS))}")
+        if column.normalize is not None and column.normalize not in NORMALIZE:
+            raise ContractError(f"{path}: column {column.name!r} has unknown normalize {column.normalize!r}")
+        if (column.normalize or column.allowed_values) and column.parsed_as != "string":
+            raise ContractError(f"{path}: column {column.name!r}: normalize and allowed_values need parsed_as string")
     if contract.key is not None and contract.key not in names:
         raise ContractError(f"{path}: key {contract.key!r} is not a column")

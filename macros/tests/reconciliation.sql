@@ -8,15 +8,15 @@
     runs it read, their outcomes, and the current rows it wrote (each one of the build's versions, one per key).
     The key count of the whole current model against the whole versions model is part of the full check
     (`make check-all`). -#}
-{% macro bronze_accounting_failures(dataset, outcomes, versions, current, key) -%}
-{#- Scoped only when this build read new runs into every model checked; otherwise everything is checked. -#}
-{%- set scoped = reconciliation_is_scoped(dataset, versions, outcomes + [current]) %}
+{% macro bronze_accounting_failures(dataset, checked, outcomes, versions, current, key) -%}
+{#- Scoped only when this build read the same new runs into every model checked; otherwise everything is checked. -#}
+{%- set scoped = reconciliation_is_scoped(dataset, checked, [checked] + outcomes + [current]) %}
 with bronze_records as (
     select
         _source_file,
         _record_number
     from {{ bronze_source(dataset) }}
-    where {{ bronze_scope_filter(dataset, versions) if scoped else 'true' }}
+    where {{ bronze_scope_filter(dataset, checked) if scoped else 'true' }}
 ),
 
 outcome_records as (

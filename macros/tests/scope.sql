@@ -54,14 +54,23 @@
     {{ return(found) }}
 {%- endmacro %}
 
-{#- For the reconciliation tests: whether this build read new runs of `dataset` into `versions` and into every one of
-    `relations`, so that all of them can be checked on those runs only; otherwise everything is checked. -#}
-{% macro reconciliation_is_scoped(dataset, versions, relations) -%}
-    {%- if bronze_scope_filter(dataset, versions) | trim == 'true' -%}
+{#- For the reconciliation tests: whether this build read the same new runs of `dataset` into `checked` (its
+    `<dataset>_checked` model, the one reader of bronze) and into every one of `relations`, so that all of them
+    can be checked on those runs only; otherwise (a first or full build, or models left at different watermarks by
+    a build stopped between them) everything is checked. -#}
+{% macro reconciliation_is_scoped(dataset, checked, relations) -%}
+    {%- if bronze_scope_filter(dataset, checked) | trim == 'true' -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- for relation in relations if test_scope(relation) is none -%}
-        {{ return(false) }}
+    {%- set bronze_window = (model_windows(checked) or {}).get('window:bronze.' ~ dataset) -%}
+    {%- for relation in relations -%}
+        {%- if test_scope(relation) is none -%}
+            {{ return(false) }}
+        {%- endif -%}
+        {%- for window in windows_of_kind(model_windows(relation), 'window')
+            if window.after != bronze_window.after and not window.empty -%}
+            {{ return(false) }}
+        {%- endfor -%}
     {%- endfor -%}
     {{ return(true) }}
 {%- endmacro %}

@@ -2,6 +2,7 @@
     silver.customers_rejected, exactly once; silver.customers holds one version per customer_id. -#}
 {{ bronze_accounting_failures(
     'customers',
+    ref('customers_checked'),
     [ref('customer_versions'), ref('customers_rejected')],
     ref('customer_versions'),
     ref('customers'),

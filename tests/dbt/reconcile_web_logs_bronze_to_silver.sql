@@ -1,21 +1,29 @@
-{#- Every bronze web_logs record is accounted for exactly once: it is the record kept for its request in
-    silver.web_requests, or it is in silver.web_requests_rejected, or it is a removed duplicate (valid,
-    and its request is in silver through another record). So
-        bronze rows = silver rows + rejected rows + duplicates removed.
-    Returns the records that break this (lost, placed twice, or a silver/rejected row with no bronze
+{#- Every bronze web_logs record is accounted for exactly once: it is checked once (silver.web_logs_checked),
+    and it is the record kept for its request in silver.web_requests, or it is in silver.web_requests_rejected,
+    or it is a removed duplicate (valid, and its request is in silver through another record). So
+        bronze rows = checked rows = silver rows + rejected rows + duplicates removed.
+    Returns the records that break this (lost, placed twice, or a checked/silver/rejected row with no bronze
     record behind it).
     In `dbt build`, only the records of the runs the build read, and their outcomes (macros/tests/scope.sql);
     a duplicate's kept request is looked up in the event dates those records fall on. -#}
-{%- set scoped = reconciliation_is_scoped('web_logs', ref('web_requests'),
-                                          [ref('web_requests'), ref('web_requests_rejected')]) %}
+{%- set scoped = reconciliation_is_scoped('web_logs', ref('web_logs_checked'),
+                                          [ref('web_logs_checked'), ref('web_requests'), ref('web_requests_rejected')]) %}
 with bronze_records as (
-    select *
+    select
+        _source_file,
+        _record_number
     from {{ bronze_source('web_logs') }}
-    where {{ bronze_scope_filter('web_logs', ref('web_requests')) if scoped else 'true' }}
+    where {{ bronze_scope_filter('web_logs', ref('web_logs_checked')) if scoped else 'true' }}
 ),
 
 validated as (
-    {{ validate_web_logs('bronze_records') }}
+    select
+        _source_file,
+        _record_number,
+        reject_reason,
+        {{ web_request_id() }} as request_id
+    from {{ ref('web_logs_checked') }}
+    where {{ scope_filter(ref('web_logs_checked')) if scoped else 'true' }}
 ),
 
 kept as (
@@ -76,6 +84,42 @@ bronze_failures as (
     from classified
 ),
 
+checked_failures as (
+    select
+        bronze_records._source_file,
+        bronze_records._record_number,
+        'lost: not checked' as failure
+    from bronze_records
+    where
+        not exists (
+            select 1 from validated
+            where
+                validated._source_file = bronze_records._source_file
+                and validated._record_number = bronze_records._record_number
+        )
+    union all
+    select
+        _source_file,
+        _record_number,
+        'checked ' || cast(count(*) as varchar) || ' times' as failure
+    from validated
+    group by _source_file, _record_number
+    having count(*) > 1
+    union all
+    select
+        _source_file,
+        _record_number,
+        'checked row with no bronze record' as failure
+    from validated
+    where
+        not exists (
+            select 1 from bronze_records
+            where
+                bronze_records._source_file = validated._source_file
+                and bronze_records._record_number = validated._record_number
+        )
+),
+
 orphan_failures as (
     select
         _source_file,
@@ -106,5 +150,7 @@ orphan_failures as (
 
 select * from bronze_failures
 where failure is not null
+union all
+select * from checked_failures
 union all
 select * from orphan_failures

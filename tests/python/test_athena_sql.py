@@ -142,7 +142,7 @@ def test_first_build_compiles_and_parses_as_athena(first_build: Path) -> None:
     assert len(models) >= 20
     assert_parses_as_athena(models)
     # Sources resolve to the Glue bronze tables, not to local Parquet.
-    silver = models["silver/web_logs/web_requests.sql"]
+    silver = models["silver/web_logs/web_logs_checked.sql"]
     assert f'"awsdatacatalog"."{ENV}_bronze"."web_logs"' in silver and "read_parquet" not in silver
     # Engine differences went through the athena__ macros.
     assert "from_iso8601_timestamp" in silver and "regexp_full_match" not in silver
@@ -169,13 +169,12 @@ def test_dbt_athena_create_statements_parse_and_are_safe(catalog: dict[str, str]
                           statement, re.DOTALL)
         if match:
             creates[f"{match[1]}.{match[2]}"] = (match[3], statement)
-    # Every silver model that reads bronze directly was attempted.
+    # Every silver model that reads bronze directly (the `<dataset>_checked` models) was attempted.
     expected = {f"{ENV}_silver.{name}" for name in (
-        "web_requests", "web_requests_rejected", "sales_transaction_versions", "sales_transactions_rejected",
-        "customer_versions", "customers_rejected", "user_event_versions", "user_events_rejected")}
+        "web_logs_checked", "sales_transactions_checked", "customers_checked", "user_events_checked")}
     assert expected <= set(creates), sorted(creates)
-    partitioning = {"web_requests": "event_date", "web_requests_rejected": "ingest_date",
-                    "sales_transaction_versions": "ingest_date", "user_event_versions": "ingest_date"}
+    partitioning = {"web_logs_checked": "ingest_date", "sales_transactions_checked": "ingest_date",
+                    "customers_checked": "ingest_date", "user_events_checked": "ingest_date"}
     for relation, (properties, statement) in creates.items():
         sqlglot.parse(statement, read="athena")
         schema, table = relation.split(".")

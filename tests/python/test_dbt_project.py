@@ -63,3 +63,35 @@ def test_drift_check_fails_when_a_contract_changes(monkeypatch: pytest.MonkeyPat
     assert contracts_to_dbt.render() != checked_in
     columns = yaml.safe_load(contracts_to_dbt.render())["sources"][0]["tables"][0]["columns"]
     assert "referrer" in [c["name"] for c in columns]
+
+
+def test_generated_checks_follow_the_contracts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macros/generated/contracts.sql carries each contract column's checks, and drifts when a contract changes them
+    (the silver `<dataset>_checked` models generate their generic checks from it)."""
+    from glue_ingest import contracts
+
+    checked_in = (REPO / "macros" / "generated" / "contracts.sql").read_text()
+    assert ('{"name": "event_type", "parsed_as": "string", "required": true, "normalize": "lower", '
+            '"allowed_values": ["view", "click", "add_to_cart", "purchase"]}') in checked_in
+    assert '{"name": "signup_date", "parsed_as": "date", "required": false}' in checked_in
+    original = contracts.load_contract("web_logs")
+    optional = tuple(contracts.Column(**{**c.__dict__, "required": c.name != "response_ms" and c.required})
+                     for c in original.columns)
+    monkeypatch.setattr(contracts_to_dbt, "load_contract",
+                        lambda dataset: contracts.Contract(**{**original.__dict__, "columns": optional}))
+    assert contracts_to_dbt.render_checks() != checked_in
+    assert '{"name": "response_ms", "parsed_as": "integer", "required": false}' in contracts_to_dbt.render_checks()
+
+
+def test_a_contract_with_an_unknown_parsed_as_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from glue_ingest import contracts
+
+    text = (REPO / "glue_ingest" / "contracts" / "web_logs.yml").read_text()
+    (tmp_path / "web_logs.yml").write_text(text.replace("parsed_as: integer", "parsed_as: int", 1))
+    monkeypatch.setattr(contracts, "CONTRACTS_DIR", tmp_path)
+    contracts.load_contract.cache_clear()
+    try:
+        with pytest.raises(contracts.ContractError, match="unknown parsed_as 'int'"):
+            contracts.load_contract("web_logs")
+    finally:
+        contracts.load_contract.cache_clear()

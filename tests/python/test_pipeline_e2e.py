@@ -184,12 +184,17 @@ def test_incremental_bounds_are_literals(workdir: Path) -> None:
     """After the incremental runs above, the compiled silver SQL filters bronze with literal bounds, or with `false`
     when the last run found no new ingest run (its window is empty: it reads nothing)."""
     compiled = workdir / "dbt-target" / "compiled" / "lakehouse" / "models" / "silver" / "web_logs"
-    for model in ("web_requests.sql", "web_requests_rejected.sql"):
+    bounds = r"where (false|ingest_date >= date '\d{4}-\d{2}-\d{2}' and _ingest_run_id > '\d{8}T\d{12}Z')"
+    sql = (compiled / "web_logs_checked.sql").read_text()  # the one reader of bronze
+    bronze_read = sql[sql.index("read_parquet("):sql.index("),")]
+    assert re.search(bounds, bronze_read), bronze_read
+    assert "select max" not in bronze_read.lower()
+    for model in ("web_requests.sql", "web_requests_rejected.sql"):  # they read what it checked, with bounds too
         sql = (compiled / model).read_text()
-        bronze_read = sql[sql.index("read_parquet("):sql.index("),")]
-        assert re.search(r"where (false|ingest_date >= date '\d{4}-\d{2}-\d{2}' "
-                         r"and _ingest_run_id > '\d{8}T\d{12}Z')", bronze_read), bronze_read
-        assert "select max" not in bronze_read.lower()
+        assert "read_parquet(" not in sql, model
+        checked_read = sql[sql.index('"silver"."web_logs_checked"'):]
+        assert re.match(r'"silver"\."web_logs_checked"\s+' + bounds, checked_read), checked_read[:300]
+        assert "select max" not in checked_read.lower()
     gold = (workdir / "dbt-target" / "compiled" / "lakehouse" / "models" / "gold" / "web_logs"
             / "daily_endpoint_metrics.sql").read_text()
     assert re.search(r"where (false|event_date in \(date '\d{4}-\d{2}-\d{2}'(, date '[0-9-]+')*\))", gold), gold

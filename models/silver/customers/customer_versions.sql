@@ -1,20 +1,10 @@
-{#- Every bronze customers record that passes the rules, typed: one row per valid version of a customer.
+{#- Every bronze customers record that passes the rules (silver.customers_checked), typed: one row per valid version of a customer.
     Append-only; silver.customers picks each customer's current version from here. -#}
 {{
     config(
         incremental_strategy='append',
     )
 }}
-
-with bronze_records as (
-    select *
-    from {{ bronze_source('customers') }}
-    where {{ window_filter(bronze_window('customers')) }}
-),
-
-validated as (
-    {{ validate_customers('bronze_records') }}
-)
 
 select
     customer_id,
@@ -27,5 +17,5 @@ select
     _record_number,
     _ingest_run_id,
     ingest_date
-from validated
-where reject_reason is null
+from {{ ref('customers_checked') }}
+where {{ window_filter(ingest_window(ref('customers_checked'))) }} and reject_reason is null

@@ -1,20 +1,10 @@
-{#- Bronze customers records that break a rule, with the values as delivered, the first rule they break
+{#- Bronze customers records that break a rule (silver.customers_checked), with the values as delivered, the first rule they break
     and their source. Append-only: a record is never rejected twice. -#}
 {{
     config(
         incremental_strategy='append',
     )
 }}
-
-with bronze_records as (
-    select *
-    from {{ bronze_source('customers') }}
-    where {{ window_filter(bronze_window('customers')) }}
-),
-
-validated as (
-    {{ validate_customers('bronze_records') }}
-)
 
 select
     reject_reason,
@@ -28,5 +18,5 @@ select
     _record_number,
     _ingest_run_id,
     ingest_date
-from validated
-where reject_reason is not null
+from {{ ref('customers_checked') }}
+where {{ window_filter(ingest_window(ref('customers_checked'))) }} and reject_reason is not null

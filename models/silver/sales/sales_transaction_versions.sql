@@ -1,20 +1,10 @@
-{#- Every bronze sales_transactions record that passes the rules, typed: one row per valid delivery.
+{#- Every bronze sales_transactions record that passes the rules (silver.sales_transactions_checked), typed: one row per valid delivery.
     Append-only; silver.sales_transactions picks the current version of each transaction from here. -#}
 {{
     config(
         incremental_strategy='append',
     )
 }}
-
-with bronze_records as (
-    select *
-    from {{ bronze_source('sales_transactions') }}
-    where {{ window_filter(bronze_window('sales_transactions')) }}
-),
-
-validated as (
-    {{ validate_sales_transactions('bronze_records') }}
-)
 
 select
     transaction_id,
@@ -27,7 +17,7 @@ select
     product_name,
     category,
     customer_id,
-    quantity,
+    cast(quantity as integer) as quantity,
     unit_price,
     total_amount,
     payment_method,
@@ -35,5 +25,5 @@ select
     _record_number,
     _ingest_run_id,
     ingest_date
-from validated
-where reject_reason is null
+from {{ ref('sales_transactions_checked') }}
+where {{ window_filter(ingest_window(ref('sales_transactions_checked'))) }} and reject_reason is null

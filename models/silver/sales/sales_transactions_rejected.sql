@@ -1,20 +1,10 @@
-{#- Bronze sales_transactions records that break a rule, with the values as delivered, the first rule
+{#- Bronze sales_transactions records that break a rule (silver.sales_transactions_checked), with the values as delivered, the first rule
     they break and their source. Append-only: a record is never rejected twice. -#}
 {{
     config(
         incremental_strategy='append',
     )
 }}
-
-with bronze_records as (
-    select *
-    from {{ bronze_source('sales_transactions') }}
-    where {{ window_filter(bronze_window('sales_transactions')) }}
-),
-
-validated as (
-    {{ validate_sales_transactions('bronze_records') }}
-)
 
 select
     reject_reason,
@@ -36,5 +26,5 @@ select
     _record_number,
     _ingest_run_id,
     ingest_date
-from validated
-where reject_reason is not null
+from {{ ref('sales_transactions_checked') }}
+where {{ window_filter(ingest_window(ref('sales_transactions_checked'))) }} and reject_reason is not null

@@ -1,20 +1,10 @@
-{#- Every bronze user_events record that passes the rules, typed: one row per valid delivery of an event.
-    Append-only; silver.user_events picks the current version of each event from here. -#}
+{#- Every bronze user_events record that passes the rules (silver.user_events_checked), typed: one row per valid
+    delivery of an event. Append-only; silver.user_events picks the current version of each event from here. -#}
 {{
     config(
         incremental_strategy='append',
     )
 }}
-
-with bronze_records as (
-    select *
-    from {{ bronze_source('user_events') }}
-    where {{ window_filter(bronze_window('user_events')) }}
-),
-
-validated as (
-    {{ validate_user_events('bronze_records') }}
-)
 
 select
     event_id,
@@ -30,5 +20,5 @@ select
     _record_number,
     _ingest_run_id,
     ingest_date
-from validated
-where reject_reason is null
+from {{ ref('user_events_checked') }}
+where {{ window_filter(ingest_window(ref('user_events_checked'))) }} and reject_reason is null

@@ -1,20 +1,10 @@
-{#- Bronze user_events records that break a rule, with the values as delivered, the first rule they break
-    and their source. Append-only: a record is never rejected twice. -#}
+{#- Bronze user_events records that break a rule (silver.user_events_checked), with the values as delivered, the
+    first rule they break and their source. Append-only: a record is never rejected twice. -#}
 {{
     config(
         incremental_strategy='append',
     )
 }}
-
-with bronze_records as (
-    select *
-    from {{ bronze_source('user_events') }}
-    where {{ window_filter(bronze_window('user_events')) }}
-),
-
-validated as (
-    {{ validate_user_events('bronze_records') }}
-)
 
 select
     reject_reason,
@@ -30,5 +20,5 @@ select
     _record_number,
     _ingest_run_id,
     ingest_date
-from validated
-where reject_reason is not null
+from {{ ref('user_events_checked') }}
+where {{ window_filter(ingest_window(ref('user_events_checked'))) }} and reject_reason is not null

@@ -1,4 +1,4 @@
-{#- One row per distinct web request: bronze web_logs records that pass every rule, trimmed and typed,
+{#- One row per distinct web request: bronze web_logs records that pass every rule (silver.web_logs_checked),
     with exact duplicates collapsed. Of several identical records the first ingested is kept (lowest
     run id, then source file, then record number), so an incremental build keeps the same record a
     full refresh would. Incremental builds only append: a request already built is filtered out first,
@@ -11,24 +11,26 @@
     )
 }}
 
-{%- set window = bronze_window('web_logs') %}
+{%- set window = ingest_window(ref('web_logs_checked')) %}
 {%- set batch_dates = web_logs_batch_event_dates(window) %}
 {{- touched_marker(window, batch_dates) }}
 
-with bronze_records as (
-    select *
-    from {{ bronze_source('web_logs') }}
-    where {{ window_filter(window) }}
-),
-
-validated as (
-    {{ validate_web_logs('bronze_records') }}
-),
-
-valid_requests as (
-    select *
-    from validated
-    where reject_reason is null
+with valid_requests as (
+    select
+        {{ web_request_id() }} as request_id,
+        event_at,
+        event_date,
+        user_id,
+        endpoint,
+        cast(status_code as integer) as status_code,
+        response_ms,
+        user_agent,
+        _source_file,
+        _record_number,
+        _ingest_run_id,
+        ingest_date
+    from {{ ref('web_logs_checked') }}
+    where {{ window_filter(window) }} and reject_reason is null
 ),
 
 ranked_records as (

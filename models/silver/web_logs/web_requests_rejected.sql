@@ -1,4 +1,4 @@
-{#- Bronze web_logs records that break a rule, with the first rule they break (`reject_reason`)
+{#- Bronze web_logs records that break a rule (silver.web_logs_checked), with the first rule they break (`reject_reason`)
     and where they came from. Append-only: each build adds the records of bronze runs it has not
     consumed yet, so a record is never rejected twice. -#}
 {{
@@ -6,16 +6,6 @@
         incremental_strategy='append',
     )
 }}
-
-with bronze_records as (
-    select *
-    from {{ bronze_source('web_logs') }}
-    where {{ window_filter(bronze_window('web_logs')) }}
-),
-
-validated as (
-    {{ validate_web_logs('bronze_records') }}
-)
 
 select
     reject_reason,
@@ -29,5 +19,5 @@ select
     _record_number,
     _ingest_run_id,
     ingest_date
-from validated
-where reject_reason is not null
+from {{ ref('web_logs_checked') }}
+where {{ window_filter(ingest_window(ref('web_logs_checked'))) }} and reject_reason is not null
