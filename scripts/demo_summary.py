@@ -32,8 +32,8 @@ def main() -> int:
         "customers": (["silver.customers", "silver.customers_rejected"], []),
         "user_events": (
             ["silver.user_events", "silver.user_events_rejected"],
-            ["gold.user_features", "gold.conversion_funnel", "gold.hourly_revenue", "gold.top_products",
-             "gold.category_performance", "gold.user_activity"],
+            ["gold.user_features", "gold.user_days", "gold.conversion_funnel", "gold.hourly_revenue",
+             "gold.top_products", "gold.category_performance", "gold.user_activity"],
         ),
     }
     print(f"\nLake: {lake}")

@@ -320,6 +320,7 @@ GOLD_GRAINS = {
     "sales_summary": ["year", "month", "region", "product_id"],
     "customer_segments": ["customer_id"],
     "user_features": ["user_id"],
+    "user_days": ["event_date", "user_id"],
     "conversion_funnel": ["event_date", "product_id"],
     "hourly_revenue": ["event_date", "event_hour"],
     "top_products": ["event_date", "product_rank"],

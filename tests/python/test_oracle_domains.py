@@ -567,6 +567,27 @@ def test_user_features_by_hand() -> None:
     ]
 
 
+def test_user_days_by_hand() -> None:
+    events = [
+        _ev("b", "u1", "click", "2026-11-03T12:00:00Z"),
+        _ev("a", "u1", "purchase", "2026-11-03T12:00:00Z", price="5.00"),  # same instant: smaller id wins
+        _ev("c", "u1", "view", "2026-11-02T08:00:00Z"),
+        _ev("d", "u1", "purchase", "2026-11-02T08:01:00Z", price="2.50"),
+        _ev("e", "u2", "add_to_cart", "2026-11-01T23:00:00-02:00", price="3.00"),  # 2026-11-02 01:00 UTC
+    ]
+    assert eo.user_days(events) == [
+        {"event_date": date(2026, 11, 2), "user_id": "u1", "view_count": 1, "click_count": 0, "cart_count": 0,
+         "purchase_count": 1, "total_spend": Decimal("2.50"), "first_event_at": _utc(2026, 11, 2, 8),
+         "last_event_at": _utc(2026, 11, 2, 8, 1), "last_event_type": "purchase"},
+        {"event_date": date(2026, 11, 2), "user_id": "u2", "view_count": 0, "click_count": 0, "cart_count": 1,
+         "purchase_count": 0, "total_spend": Decimal("0.00"), "first_event_at": _utc(2026, 11, 2, 1),
+         "last_event_at": _utc(2026, 11, 2, 1), "last_event_type": "add_to_cart"},
+        {"event_date": date(2026, 11, 3), "user_id": "u1", "view_count": 0, "click_count": 1, "cart_count": 0,
+         "purchase_count": 1, "total_spend": Decimal("5.00"), "first_event_at": _utc(2026, 11, 3, 12),
+         "last_event_at": _utc(2026, 11, 3, 12), "last_event_type": "purchase"},
+    ]
+
+
 def test_top_products_ties_go_to_the_smaller_product_id() -> None:
     views = {"P05": 3, "P03": 3, "P12": 1, **{f"P{n:02d}": 2 for n in (1, 2, 4, 6, 7, 8, 9, 10, 11)}}
     events = [_ev(f"{product}-{i}", "u1", "view", "2026-11-03T10:00:00Z", product=product)

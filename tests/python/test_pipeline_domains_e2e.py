@@ -40,6 +40,7 @@ SALES_TABLES = [
 EVENT_TABLES = [
     ("silver.user_events", "silver_user_events", ["event_id"]),
     ("gold.user_features", "user_features", ["user_id"]),
+    ("gold.user_days", "user_days", ["event_date", "user_id"]),
     ("gold.conversion_funnel", "conversion_funnel", ["event_date", "product_id"]),
     ("gold.hourly_revenue", "hourly_revenue", ["event_date", "event_hour"]),
     ("gold.top_products", "top_products", ["event_date", "product_rank"]),

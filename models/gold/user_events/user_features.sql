@@ -1,18 +1,23 @@
 {#- One row per user: event counts by type, spend, first and last event, and recency as of `as_of_date`
     (the dbt var, default: the latest event_date). Features for ML models. Entity grain: rebuilt in full
     by a build that finds new events (moving `as_of_date` changes every user's recency), in one statement, and
-    left alone by a build that finds none (rebuild_when_changed() in macros/incremental/rebuild.sql). -#}
+    left alone by a build that finds none (rebuild_when_changed() in macros/incremental/rebuild.sql). Summed from
+    gold.user_days (one row per user and day, rebuilt by date just before), not from every event. -#}
 {{ config(**rebuild_when_changed(upstreams=['user_events'], unique_key='user_id')) }}
 {%- set changed = changed_filter() %}
 
-with events as (
+with days as (
     select
-        event_id,
         user_id,
-        event_type,
-        price,
-        event_at
-    from {{ ref('user_events') }}
+        view_count,
+        click_count,
+        cart_count,
+        purchase_count,
+        total_spend,
+        first_event_at,
+        last_event_at,
+        last_event_type
+    from {{ ref('user_days') }}
     where event_date <= {{ as_of_date(ref('user_events'), 'event_date') }} and {{ changed }}
 ),
 
@@ -24,28 +29,29 @@ as_of as (
 per_user as (
     select
         user_id,
-        sum(case when event_type = 'view' then 1 else 0 end) as view_count,
-        sum(case when event_type = 'click' then 1 else 0 end) as click_count,
-        sum(case when event_type = 'add_to_cart' then 1 else 0 end) as cart_count,
-        sum(case when event_type = 'purchase' then 1 else 0 end) as purchase_count,
-        sum(case when event_type = 'purchase' then price else 0 end) as total_spend,
-        min(event_at) as first_event_at,
-        max(event_at) as last_event_at
-    from events
+        sum(view_count) as view_count,
+        sum(click_count) as click_count,
+        sum(cart_count) as cart_count,
+        sum(purchase_count) as purchase_count,
+        sum(total_spend) as total_spend,
+        min(first_event_at) as first_event_at,
+        max(last_event_at) as last_event_at
+    from days
     group by user_id
 ),
 
 last_events as (
+    -- The last event of the user's last day (two days never share a last_event_at: a day is the date of event_at).
     select
         user_id,
-        event_type as last_event_type
+        last_event_type
     from (
         select
             user_id,
-            event_type,
-            row_number() over (partition by user_id order by event_at desc, event_id asc) as recency_rank
-        from events
-    ) as ranked_events
+            last_event_type,
+            row_number() over (partition by user_id order by last_event_at desc) as recency_rank
+        from days
+    ) as ranked_days
     where recency_rank = 1
 )
 

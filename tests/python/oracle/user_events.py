@@ -23,6 +23,8 @@ The rules:
    click_count, cart_count (add_to_cart), purchase_count, total_spend (sum of purchase prices,
    0.00 when none), first_event_at, last_event_at, last_event_type (of the latest event; ties: the
    smallest event_id), days_since_last_event = as_of_date - date(last_event_at), as_of_date.
+   user_days, per (event_date, user_id) with events: the same counts, total_spend, first_event_at,
+   last_event_at and last_event_type, over that day's events only (every date, whatever as_of_date).
    conversion_funnel, per (event_date, product_id) of events with a product and at least one
    view, add_to_cart or purchase: views, carts, purchases, view_to_cart_rate = carts / views,
    cart_to_purchase_rate = purchases / carts (None when the denominator is 0).
@@ -141,6 +143,29 @@ def user_features(events: Iterable[dict[str, Any]], as_of_date: date | None) -> 
     return out
 
 
+def user_days(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_day: dict[tuple[date, str], list[dict[str, Any]]] = defaultdict(list)
+    for e in events:
+        by_day[(e["event_date"], e["user_id"])].append(e)
+    out = []
+    for (event_date, user_id), rows in sorted(by_day.items()):
+        last_at = max(e["event_at"] for e in rows)
+        last = min((e for e in rows if e["event_at"] == last_at), key=lambda e: e["event_id"])
+        out.append({
+            "event_date": event_date,
+            "user_id": user_id,
+            "view_count": sum(1 for e in rows if e["event_type"] == "view"),
+            "click_count": sum(1 for e in rows if e["event_type"] == "click"),
+            "cart_count": sum(1 for e in rows if e["event_type"] == "add_to_cart"),
+            "purchase_count": sum(1 for e in rows if e["event_type"] == "purchase"),
+            "total_spend": sum((e["price"] for e in rows if e["event_type"] == "purchase"), ZERO),
+            "first_event_at": min(e["event_at"] for e in rows),
+            "last_event_at": last_at,
+            "last_event_type": last["event_type"],
+        })
+    return out
+
+
 def conversion_funnel(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     counts: dict[tuple[date, str], dict[str, int]] = defaultdict(lambda: {"view": 0, "add_to_cart": 0, "purchase": 0})
     for e in events:
@@ -217,6 +242,7 @@ class Result:
     silver_user_events: list[dict[str, Any]]
     as_of_date: date | None
     user_features: list[dict[str, Any]]
+    user_days: list[dict[str, Any]]
     conversion_funnel: list[dict[str, Any]]
     hourly_revenue: list[dict[str, Any]]
     top_products: list[dict[str, Any]]
@@ -246,6 +272,7 @@ def compute(batches: Sequence[Iterable[Path]], *, as_of_date: date | None = None
         silver_user_events=silver,
         as_of_date=as_of_date,
         user_features=user_features(silver, as_of_date),
+        user_days=user_days(silver),
         conversion_funnel=conversion_funnel(silver),
         hourly_revenue=hourly_revenue(silver),
         top_products=top_products(silver),
