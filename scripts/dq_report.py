@@ -182,13 +182,26 @@ def _parquet(folder: Path) -> str | None:
 
 
 def _rejected_datasets(manifest: dict[str, Any] | None) -> dict[str, str]:
-    """Rejected table name -> dataset (the bronze source it reads), from the manifest."""
+    """Rejected table name -> dataset (the bronze source it is built from, through its `<dataset>_checked` model),
+    from the manifest."""
+    nodes = (manifest or {}).get("nodes", {})
+
+    def sources_of(unique_id: str, seen: set[str]) -> set[str]:
+        found = set()
+        for parent in nodes.get(unique_id, {}).get("depends_on", {}).get("nodes", []):
+            if parent.startswith("source."):
+                found.add(parent.rsplit(".", 1)[-1])
+            elif parent not in seen:
+                seen.add(parent)
+                found |= sources_of(parent, seen)
+        return found
+
     mapping = {}
-    for node in (manifest or {}).get("nodes", {}).values():
+    for unique_id, node in nodes.items():
         if node.get("resource_type") == "model" and node.get("name", "").endswith("_rejected"):
-            sources = [n for n in node.get("depends_on", {}).get("nodes", []) if n.startswith("source.")]
+            sources = sources_of(unique_id, set())
             if len(sources) == 1:
-                mapping[node["name"]] = sources[0].rsplit(".", 1)[-1]
+                mapping[node["name"]] = sources.pop()
     return mapping
 
 
@@ -243,6 +256,8 @@ def read_lake(lake: Path, manifest: dict[str, Any] | None, now: datetime, notes:
                 "select table_name from information_schema.columns where table_catalog = current_database() "
                 "and table_schema = 'silver' and column_name = 'reject_reason' order by 1").fetchall()
             for (table,) in rejected_tables:
+                if not table.endswith("_rejected"):  # the `<dataset>_checked` models carry every record's reason
+                    continue
                 dataset = to_dataset.get(table, table.removesuffix("_rejected"))
                 rows = con.execute(f'select reject_reason, count(*) from silver."{table}" group by 1 order by 1'
                                    ).fetchall()

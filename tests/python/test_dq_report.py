@@ -116,7 +116,7 @@ def test_a_failed_test_links_to_its_stored_failing_rows(broken: dict[str, Any]) 
     failure = failures.get("reconcile_web_logs_bronze_to_silver")
     assert failure is not None, f"the deleted silver rows must fail the reconciliation: {sorted(failures)}"
     assert failure["status"] == "fail"
-    assert sorted(failure["models"]) == ["web_requests", "web_requests_rejected"]
+    assert sorted(failure["models"]) == ["web_logs_checked", "web_requests", "web_requests_rejected"]
     assert failure["stored_in"] == "warehouse.audit.reconcile_web_logs_bronze_to_silver"
     run_result = next(r for r in broken["run_results"]["results"] if r["unique_id"] == failure["unique_id"])
     assert failure["failures"] == run_result["failures"] >= DELETED
