@@ -21,22 +21,6 @@
     A record gets the first reason it breaks, in this order: the required columns in contract order, then the
     optional ones, each column's generic check followed by its business rules; then the rules on the whole row. -#}
 
-{#- The contract columns of bronze `dataset` that silver parses, in contract order: a list of {'name', 'parsed_as',
-    'required', 'normalize', 'allowed_values'} (from macros/generated/contracts.sql). -#}
-{% macro contract_columns(dataset) -%}
-    {%- set columns = [] -%}
-    {%- for column in contract_of(dataset) -%}
-        {%- do columns.append({
-            'name': column.name,
-            'parsed_as': column.parsed_as,
-            'required': column.required,
-            'normalize': column.get('normalize'),
-            'allowed_values': column.get('allowed_values'),
-        }) -%}
-    {%- endfor -%}
-    {{ return(columns) }}
-{%- endmacro %}
-
 {#- `text` (trimmed, empty as null) parsed as `parsed_as`. -#}
 {% macro parse_as(parsed_as, text) -%}
     {%- if parsed_as == 'string' -%}
@@ -59,7 +43,7 @@
 {#- A select over `records` (bronze columns) with, for every contract column, `raw_<column>` (as delivered),
     `<column>_text` (trimmed, empty as null, normalized) and `<column>` (parsed), and the lineage columns. -#}
 {% macro parse_contract_columns(dataset, records) -%}
-    {%- set columns = contract_columns(dataset) -%}
+    {%- set columns = contract_of(dataset) -%}
     select
         *
         {%- for column in columns %},
@@ -70,7 +54,7 @@
             {%- for column in columns %}
             {{ column.name }} as raw_{{ column.name }},
             {%- set text = "nullif(trim(" ~ column.name ~ "), '')" %}
-            {{ 'lower(' ~ text ~ ')' if column.normalize == 'lower' else text }} as {{ column.name }}_text,
+            {{ 'lower(' ~ text ~ ')' if column.get('normalize') == 'lower' else text }} as {{ column.name }}_text,
             {%- endfor %}
             _source_file,
             _record_number,
@@ -80,9 +64,10 @@
     ) as trimmed
 {%- endmacro %}
 
-{#- The generic check of one contract column, as a `when ... then '<reason>'`, or '' when it has none. -#}
+{#- The generic check of one contract column (an entry of contract_of()), as a `when ... then '<reason>'`, or ''
+    when it has none. -#}
 {% macro contract_check(column) -%}
-    {%- if column.allowed_values -%}
+    {%- if column.get('allowed_values') -%}
         when {{ column.name }} is null or {{ column.name }} not in ('{{ column.allowed_values | join("', '") }}')
             then 'invalid_{{ column.name }}'
     {%- elif column.parsed_as == 'string' -%}
@@ -98,7 +83,7 @@
     business rules, a list of (condition, reason) checked right after the column's generic check; `row_rules`
     is a list of (condition, reason) checked last. Conditions use the parsed columns. -#}
 {% macro contract_reject_reason(dataset, column_rules={}, row_rules=[]) -%}
-    {%- set columns = contract_columns(dataset) -%}
+    {%- set columns = contract_of(dataset) -%}
     {%- set known = columns | map(attribute='name') | list -%}
     {%- for name in column_rules if name not in known -%}
         {{ exceptions.raise_compiler_error("contract_reject_reason: '" ~ name ~ "' is not a contract column of "

@@ -54,7 +54,7 @@
 {#- The where-clause of an entity-grain model (rebuild_when_changed()): `true` when it is rebuilt, `false` when
     nothing is new upstream, followed by its windows as comments (record_windows() records them). -#}
 {% macro changed_filter() -%}
-    {%- if model is mapping and model.get('resource_type') == 'unit_test' -%}
+    {%- if in_unit_test() -%}
         {{ return('true') }}
     {%- endif -%}
     {%- set declaration = rebuild_declaration() or {} -%}

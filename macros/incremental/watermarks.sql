@@ -124,9 +124,14 @@
     model has not consumed yet: {'upstream': name, 'after': wm or none, 'upto': wm or none, 'empty': bool}.
     `name` defaults to the upstream's identifier (bronze sources are named by their dataset). `own_rows=false`
     for a model whose rows do not carry _ingest_run_id (a gold MERGE, which a repeated window leaves the same). -#}
+{#- Whether the current node is a dbt unit test (its refs and sources are the rows it is given). -#}
+{% macro in_unit_test() -%}
+    {{ return(model is mapping and model.get('resource_type') == 'unit_test') }}
+{%- endmacro %}
+
 {% macro ingest_window(upstream, name=none, own_rows=true) -%}
     {%- set name = name or upstream.identifier -%}
-    {%- if not execute or this is none or (model is mapping and model.get('resource_type') == 'unit_test') -%}
+    {%- if not execute or this is none or in_unit_test() -%}
         {#- (A unit test reads its given rows, all of them.) -#}
         {{ return({'upstream': name, 'after': none, 'upto': none, 'empty': false}) }}
     {%- endif -%}
