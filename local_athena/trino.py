@@ -41,6 +41,12 @@ def write_config(etc: Path, data_dir: Path, port: int, moto_url: str, memory: st
         "query.max-memory-per-node=1GB",
         "task.concurrency=2",
         "task.max-worker-threads=4",
+        # Athena writes at most 100 partitions per CTAS or INSERT (TOO_MANY_OPEN_PARTITIONS). The catalogs cap each
+        # table writer at 100 open partitions; one writer per query (one node, one writer a task) makes that cap the
+        # query's, as on Athena, where Trino would otherwise spread the partitions over several writers.
+        "task.min-writer-count=1",
+        "task.max-writer-count=1",
+        "task.scale-writers.enabled=false",
         # Athena runs every statement in UTC; so does this Trino (its session zone is set per query too).
         "",
     ]))
@@ -65,6 +71,7 @@ def write_config(etc: Path, data_dir: Path, port: int, moto_url: str, memory: st
         "iceberg.catalog.type=glue",
         f"iceberg.hive-catalog-name={HIVE_CATALOG}",
         "iceberg.file-format=PARQUET",
+        "iceberg.max-partitions-per-writer=100",  # Athena's limit of 100 open partitions per CTAS/INSERT
         # Athena writes Iceberg tables as format version 2 with merge-on-read deletes, as Trino does.
         "iceberg.register-table-procedure.enabled=true",
         # Athena's VACUUM keeps snapshots for the table's vacuum_max_snapshot_age_seconds (5 days by default);

@@ -8,7 +8,10 @@ One lake, built in batches on both engines:
      and requests whose timestamps differ only in microseconds or carry a seventh fractional digit at 23:59:59;
      first killed right after its first MERGE into gold (a build stopped between statements), then run again;
   3. a no-op build (nothing new);
-  4. `dbt build --full-refresh` on the local Athena;
+  4. an incremental build of a backfill: one web request on each of 130 earlier days, more dates than Athena writes
+     in one statement (100 partitions);
+  5. `dbt build --full-refresh` on the local Athena, whose CTAS of the web_logs date tables then fails with
+     TOO_MANY_OPEN_PARTITIONS and is written in batches (macros/engine/partition_batches.sql);
 then `dbt docs generate --target athena` and `dbt run-operation iceberg_maintenance`, with Athena's
 ICEBERG_*_MORE_RUNS_NEEDED injected. After every build `make athena-local` compares every silver and gold table,
 read through the emulated Athena API, with the local DuckDB build of the same raw files, and fails on a
@@ -32,7 +35,7 @@ import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +58,13 @@ EDGE_CSV = (
     "2026-11-01T10:00:00.123457Z,user_edge,/api/edge,200,10,edge-agent\n"
     "2026-11-01T23:59:59.9999996Z,user_edge,/api/edge,200,11,edge-agent\n"
 )
+# A backfill: one request a day on the 130 days before the sample's first (2026-11-01), from 2026-06-24 to 2026-10-31.
+BACKFILL_DAYS = 130
+BACKFILL_CSV = "event_time,user_id,endpoint,status_code,response_ms,user_agent\n" + "".join(
+    f"{date.fromordinal(date(2026, 11, 1).toordinal() - day).isoformat()}T12:00:00Z,user_backfill,/api/backfill,"
+    f"200,{day},backfill-agent\n" for day in range(1, BACKFILL_DAYS + 1))
+# The tables partitioned by event_date that the backfill takes past 100 partitions.
+PAST_100_PARTITIONS = ("web_requests", "daily_web_traffic", "daily_endpoint_metrics")
 
 
 @dataclass
@@ -73,6 +83,8 @@ class AthenaLake:
     tables_stopped: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     tables_after: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     stopped_after: dict[str, str] = field(default_factory=dict)
+    # The number of lines statements.jsonl had when each step began.
+    statements_before: dict[str, int] = field(default_factory=dict)
 
     @property
     def state(self) -> Path:
@@ -178,6 +190,11 @@ def _stopped_build(lake: AthenaLake) -> None:
     lake.tables_stopped = _gold_tables(lake)
 
 
+def _mark(lake: AthenaLake, name: str) -> None:
+    log = lake.state / "statements.jsonl"
+    lake.statements_before[name] = len(log.read_text().splitlines()) if log.exists() else 0
+
+
 def _step(lake: AthenaLake, name: str, result: subprocess.CompletedProcess[str]) -> None:
     output = result.stdout + result.stderr
     lake.outputs[name] = output
@@ -214,7 +231,14 @@ def athena_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaLake
         lake.gold_after = _read_gold(lake)
         lake.tables_after = _gold_tables(lake)
         _step(lake, "batch3", workspace.make("athena-local", timeout=1500))
+        backfill = workspace.lake / "raw" / "web_logs" / "backfill" / "web_logs_backfill.csv"
+        backfill.parent.mkdir(parents=True, exist_ok=True)
+        backfill.write_text(BACKFILL_CSV)
+        _mark(lake, "batch4")
+        _step(lake, "batch4", workspace.make("athena-local", timeout=1500))
+        _mark(lake, "full_refresh")
         _step(lake, "full_refresh", lake.cli("run", "--full-refresh"))
+        _mark(lake, "docs")
         _step(lake, "docs", lake.cli("dbt", "docs", "generate"))
         from local_athena import stack
 
@@ -238,7 +262,7 @@ def test_every_build_passes_and_equals_duckdb(athena_lake: AthenaLake) -> None:
     unit_tests = [key for key in manifest["unit_tests"]]
     nodes = len(manifest["nodes"]) - len([k for k in manifest["nodes"] if k.startswith("operation.")])
     assert unit_tests
-    for step in ("batch1", "batch2", "batch3", "full_refresh"):
+    for step in ("batch1", "batch2", "batch3", "batch4", "full_refresh"):
         # The last dbt invocation of the step is the build on the local Athena (before it: the DuckDB build).
         athena_part = athena_lake.stdout[step].split("Running with dbt=")[-1]
         done = re.findall(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+) NO-OP=(\d+) TOTAL=(\d+)", athena_part)
@@ -314,10 +338,38 @@ def test_statement_kinds_dbt_athena_sent_all_ran(athena_lake: AthenaLake) -> Non
     missing = EXPECTED_KINDS - set(ran)
     assert not missing, f"never ran: {sorted(missing)} (ran: {dict(ran)})"
     # The only failures are the injected ones: Athena's MORE_RUNS_NEEDED in the maintenance step, and the statements
-    # refused after the stop in the stopped batch 2.
-    unexpected = [(s["kind"], s["error"]) for s in failed
-                  if "MORE_RUNS_NEEDED" not in (s["error"] or "") and "LOCAL_ATHENA_STOPPED" not in (s["error"] or "")]
+    # refused after the stop in the stopped batch 2; and the writes past 100 partitions that dbt-athena then splits.
+    expected = ("MORE_RUNS_NEEDED", "LOCAL_ATHENA_STOPPED", "ICEBERG_TOO_MANY_OPEN_PARTITIONS")
+    unexpected = [(s["kind"], s["error"]) for s in failed if not any(name in (s["error"] or "") for name in expected)]
     assert not unexpected, unexpected[:5]
+
+
+def test_a_full_refresh_past_100_partitions_reads_its_temporary_table_once(athena_lake: AthenaLake) -> None:
+    """After the backfill, the full refresh's CTAS of each web_logs date table writes more than 100 partitions and fails
+    on Athena's limit, as it would on Athena. The project's create_table_as_with_partitions (macros/engine/
+    partition_batches.sql) then writes the result to a temporary table partitioned by month and copies it in batches of
+    whole months: each row of the temporary table is read once in all, where dbt-athena's own macro reads the whole
+    temporary table for every batch. Rows, not bytes, are counted: a table's row count does not depend on its files."""
+    statements = athena_lake.statements()
+    full_refresh = statements[athena_lake.statements_before["full_refresh"]:athena_lake.statements_before["docs"]]
+    for table in PAST_100_PARTITIONS:
+        # dbt-athena writes a full refresh to the table itself, or to `<table>__dbt_tmp` and renames it.
+        too_many = [s for s in full_refresh if "TOO_MANY_OPEN_PARTITIONS" in (s["error"] or "")
+                    and re.search(rf'create table \S*"{table}(__dbt_tmp)?"\s', s["query"])]
+        assert too_many, f"{table}: no write failed on the 100-partition limit; the batches were not tested"
+        temporary = f"{table}(__dbt_tmp)?__tmp_not_partitioned"
+        creates = [s for s in full_refresh if s["kind"] == "CTAS" and s["state"] == "SUCCEEDED"
+                   and re.search(rf"create table \S*{temporary}\S*\s", s["query"])]
+        assert len(creates) == 1 and "partitioning=ARRAY['month(event_date)']" in creates[0]["query"], \
+            (table, [s["query"][:300] for s in creates])
+        copies = [s for s in full_refresh if s["state"] == "SUCCEEDED" and s["kind"] in ("CTAS", "INSERT")
+                  and re.search(rf"from \S*{temporary}\S* where \S*event_date\S* between date", s["query"])]
+        relation = f'"dev_silver"."{table}"' if table == "web_requests" else f'"dev_gold"."{table}"'
+        rows, dates = (int(value) for value in athena_lake.query(
+            f"select count(*), count(distinct event_date) from {relation}")[1][0])
+        assert dates > 100, (table, dates)
+        assert len(copies) >= 2, (table, len(copies))
+        assert sum(s["rows_scanned"] for s in copies) == rows, (table, [s["rows_scanned"] for s in copies], rows)
 
 
 def test_defect1_watermark_table_is_created_with_hive_ddl(athena_lake: AthenaLake) -> None:
