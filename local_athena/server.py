@@ -2,7 +2,15 @@
 
 moto 5.2 lacks the Glue column-statistics actions that Trino's Hive connector calls after a write; Athena's Glue
 has them. They are added here, answering as Glue does for a table with no statistics, so that moto plays Glue
-for Trino exactly where Trino needs it. Run by local_athena.stack, not by hand:
+for Trino exactly where Trino needs it.
+
+moto's UpdateTable also ignores `VersionId`, Glue's optimistic lock. An Iceberg commit (Trino's, Athena's) updates
+the table's metadata location with the Glue version it read; when another commit came in between, Glue refuses it
+with ConcurrentModificationException and the writer retries on the new metadata. Without the check, the later of
+two concurrent commits to one table silently replaced the earlier: two dbt threads appending to
+ops.model_watermarks lost a watermark (a model then rebuilt its last window again). The check is added here.
+
+Run by local_athena.stack, not by hand:
 
     python -m local_athena.server --state-dir DIR --moto-port M --front-port F --trino-port T
 """
@@ -18,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from moto.glue.exceptions import GlueClientError
 from moto.glue.responses import GlueResponse
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
@@ -51,6 +60,37 @@ def add_missing_glue_actions() -> None:
             setattr(GlueResponse, name, handler)
 
 
+class ConcurrentModificationException(GlueClientError):
+    def __init__(self, message: str) -> None:
+        super().__init__("ConcurrentModificationException", message)
+
+
+_UPDATE_TABLE_LOCK = threading.Lock()
+
+
+def add_glue_optimistic_locking() -> None:
+    """UpdateTable with a `VersionId` fails, as on Glue, unless that is the table's current version."""
+    update_table = GlueResponse.update_table
+    if getattr(update_table, "checks_version_id", False):
+        return
+
+    def checked_update_table(self: GlueResponse) -> Any:
+        expected = self.parameters.get("VersionId")
+        with _UPDATE_TABLE_LOCK:  # moto serves requests on threads: the check and the update are one step
+            if expected is not None:
+                database = self.parameters.get("DatabaseName")
+                name = (self.parameters.get("TableInput") or {}).get("Name")
+                current = self.glue_backend.get_table(database, name).as_dict()["VersionId"]
+                if str(expected) != str(current):
+                    raise ConcurrentModificationException(
+                        f"Update table failed due to concurrent modifications: {database}.{name} is at version "
+                        f"{current}, not {expected}")
+            return update_table(self)
+
+    checked_update_table.checks_version_id = True  # type: ignore[attr-defined]
+    GlueResponse.update_table = checked_update_table  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--state-dir", type=Path, required=True)
@@ -64,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     add_missing_glue_actions()
+    add_glue_optimistic_locking()
     authorizer = iam.Authorizer(ACCESS_KEY, REGION, denials_log=args.state_dir / "access-denied.jsonl")
     iam.install_moto_hook(authorizer)
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.moto_port, verbose=False)

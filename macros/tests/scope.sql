@@ -93,6 +93,10 @@
         {#- A keyed gold model (sales_enriched): the dates its MERGE was bounded to, on its date column. -#}
         {{ return(date_filter(merged.date_column, merged.dates)) }}
     {%- endif -%}
+    {%- if read and not windows_of_kind(windows, 'touched') and read | rejectattr('empty') | list | length == 0 -%}
+        {#- Every window it read was empty and it touched no date: this build changed nothing in it. -#}
+        {{ return('false') }}
+    {%- endif -%}
     {%- if read | length != 1 -%}
         {{ return(none) }}
     {%- endif -%}
