@@ -53,6 +53,8 @@ POOL_DAYS, POOL_ROWS_PER_DAY, POOL_SEED = 4, 60, 5
 _batchings = os.environ.get("ARRIVAL_ORDER_BATCHINGS")
 _first_seed = os.environ.get("ARRIVAL_ORDER_SEED")
 BATCHINGS = int(_batchings) if _batchings else (1 if _first_seed else 10)
+if BATCHINGS < 1:
+    raise pytest.UsageError(f"ARRIVAL_ORDER_BATCHINGS={_batchings}: the property test needs at least one case")
 FIRST_SEED = int(_first_seed) if _first_seed else (random.SystemRandom().randrange(10**6) if _batchings else 0)
 SEEDS = list(range(FIRST_SEED, FIRST_SEED + BATCHINGS))
 REAL_INGEST = os.environ.get("ARRIVAL_ORDER_REAL_INGEST")  # "1": every case, "0": none, unset: every tenth
