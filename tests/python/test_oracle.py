@@ -160,6 +160,21 @@ def test_daily_endpoint_metrics_by_hand() -> None:
             a["max_response_ms"], a["p95_response_ms"]) == (1, 1, 1.0, 9.0, 9, 9.0)
 
 
+def test_daily_web_traffic_by_hand() -> None:
+    def row(day: int, user: str, status: int) -> dict[str, object]:
+        return {"event_date": date(2026, 11, day), "user_id": user, "status_code": status}
+
+    rows = [row(3, "u1", 200), row(3, "u1", 399), row(3, "u2", 400), row(3, "u3", 499), row(3, "u2", 500),
+            row(2, "u9", 503)]
+    traffic = oracle.daily_web_traffic(rows)
+    assert [t["event_date"] for t in traffic] == [date(2026, 11, 2), date(2026, 11, 3)]
+    # The 3rd: 5 requests by 3 users; 200 and 399 are ok, 400 and 499 the client's, 500 the server's.
+    assert {k: v for k, v in traffic[1].items() if k != "event_date"} == {
+        "total_requests": 5, "distinct_users": 3, "ok_requests": 2, "client_error_requests": 2,
+        "server_error_requests": 1, "server_error_rate": 0.2}
+    assert (traffic[0]["server_error_requests"], traffic[0]["server_error_rate"]) == (1, 1.0)
+
+
 def test_a_small_raw_folder_end_to_end(tmp_path: Path) -> None:
     raw = tmp_path / "raw" / "web_logs"
     _write(raw / "2026" / "11" / "one.csv", (

@@ -53,10 +53,17 @@ def gold_rows(lake: Path) -> list[tuple]:
     return query(lake, f"select {', '.join(METRIC_COLUMNS)} from gold.daily_endpoint_metrics order by 1, 2")
 
 
-def assert_rows_close(actual: list[tuple], expected: list[tuple], what: str) -> None:
+TRAFFIC_COLUMNS = [
+    "event_date", "total_requests", "distinct_users", "ok_requests", "client_error_requests",
+    "server_error_requests", "server_error_rate",
+]
+
+
+def assert_rows_close(actual: list[tuple], expected: list[tuple], what: str,
+                      columns: list[str] = METRIC_COLUMNS) -> None:
     assert len(actual) == len(expected), f"{what}: {len(actual)} rows, expected {len(expected)}"
     for got, want in zip(actual, expected, strict=True):
-        for name, a, b in zip(METRIC_COLUMNS, got, want, strict=True):
+        for name, a, b in zip(columns, got, want, strict=True):
             if isinstance(b, float):
                 assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), f"{what} {want[:2]} {name}: {a} != {b}"
             else:
@@ -92,6 +99,10 @@ def assert_lake_matches_oracle(lake: Path) -> oracle.OracleResult:
 
     expected_gold = [tuple(r[c] for c in METRIC_COLUMNS) for r in expected.daily_endpoint_metrics]
     assert_rows_close(gold_rows(lake), expected_gold, "gold.daily_endpoint_metrics")
+    traffic = query(lake, f"select {', '.join(TRAFFIC_COLUMNS)} from gold.daily_web_traffic order by 1")
+    expected_traffic = [tuple(r[c] for c in TRAFFIC_COLUMNS) for r in expected.daily_web_traffic]
+    assert expected_traffic, "the oracle found no traffic"
+    assert_rows_close(traffic, expected_traffic, "gold.daily_web_traffic", TRAFFIC_COLUMNS)
     return expected
 
 

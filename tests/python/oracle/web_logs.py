@@ -27,6 +27,8 @@ The rules:
 3. Gold `daily_endpoint_metrics`: per (event_date, endpoint) of the silver requests, the count,
    the count with status >= 400, their ratio, mean/max latency and the 95th percentile by linear
    interpolation (DuckDB `quantile_cont`, numpy's default).
+4. Gold `daily_web_traffic`: per event_date of the silver requests, the count, the distinct users, the requests
+   with status < 400, 400-499 and >= 500, and the share of the last.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class OracleResult:
     `daily_endpoint_metrics`: dicts with event_date, endpoint, total_requests, error_requests,
     max_response_ms (int), error_rate, avg_response_ms, p95_response_ms (float), sorted by
     (event_date, endpoint).
+    `daily_web_traffic`: dicts with event_date, total_requests, distinct_users, ok_requests,
+    client_error_requests, server_error_requests (int) and server_error_rate (float), sorted by event_date.
     `rejected` maps each reason that occurred to its count.
     """
 
@@ -83,6 +87,7 @@ class OracleResult:
     silver_rows: list[dict[str, Any]]
     daily_endpoint_metrics: list[dict[str, Any]]
     quarantined_files: list[str] = field(default_factory=list)
+    daily_web_traffic: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _trim(value: str | None) -> str | None:
@@ -213,6 +218,27 @@ def daily_endpoint_metrics(silver_rows: list[dict[str, Any]]) -> list[dict[str, 
     return metrics
 
 
+def daily_web_traffic(silver_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Gold: one row per event_date of the silver requests."""
+    days: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    for row in silver_rows:
+        days[row["event_date"]].append(row)
+    traffic = []
+    for event_date, rows in sorted(days.items()):
+        statuses = [row["status_code"] for row in rows]
+        server_errors = sum(1 for status in statuses if status >= 500)
+        traffic.append({
+            "event_date": event_date,
+            "total_requests": len(rows),
+            "distinct_users": len({row["user_id"] for row in rows}),
+            "ok_requests": sum(1 for status in statuses if status < 400),
+            "client_error_requests": sum(1 for status in statuses if 400 <= status < 500),
+            "server_error_requests": server_errors,
+            "server_error_rate": server_errors / len(rows),
+        })
+    return traffic
+
+
 def compute(raw_dir: Path) -> OracleResult:
     """Apply the rules to every `*.csv` under `raw_dir`: the dataset's folder, $LAKE_ROOT/raw/web_logs."""
     raw_records = 0
@@ -254,6 +280,7 @@ def compute(raw_dir: Path) -> OracleResult:
         silver_rows=silver_rows,
         daily_endpoint_metrics=daily_endpoint_metrics(silver_rows),
         quarantined_files=quarantined_files,
+        daily_web_traffic=daily_web_traffic(silver_rows),
     )
     accounted = (result.quarantined + sum(result.rejected.values()) + result.duplicates_removed
                  + len(silver_rows))
