@@ -3,7 +3,11 @@
     or it is a removed duplicate (valid, and its request is in silver through another record). So
         bronze rows = checked rows = silver rows + rejected rows + duplicates removed.
     Returns the records that break this (lost, placed twice, or a checked/silver/rejected row with no bronze
-    record behind it).
+    record behind it), and the records whose outcome disagrees with the reason silver.web_logs_checked gave them
+    (rejected without a reason, kept with one). That is a check of where each record went, not of the rules:
+    the reasons come from the same checked model the outcomes were built from, so a wrong rule passes here. The
+    rules are checked against an independent computation (tests/python/oracle/, counts per reason and the kept
+    rows) and by the unit tests of the checked models.
     In `dbt build`, only the records of the runs the build read, and their outcomes (macros/tests/scope.sql);
     a duplicate's kept request is looked up in the event dates those records fall on. -#}
 {%- set scoped = reconciliation_is_scoped('web_logs', ref('web_logs_checked'),
@@ -78,8 +82,8 @@ bronze_failures as (
         case
             when not (is_kept or is_rejected or is_duplicate) then 'lost: in no outcome'
             when is_kept and is_rejected then 'placed twice: kept and rejected'
-            when is_rejected and reject_reason is null then 'rejected although it passes every rule'
-            when is_kept and reject_reason is not null then 'kept although it breaks ' || reject_reason
+            when is_rejected and reject_reason is null then 'rejected although checked gave it no reason'
+            when is_kept and reject_reason is not null then 'kept although checked rejected it: ' || reject_reason
         end as failure
     from classified
 ),
