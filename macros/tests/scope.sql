@@ -54,6 +54,14 @@
     {{ return(found) }}
 {%- endmacro %}
 
+{#- Whether `windows` (from model_windows()) say this build changed nothing in the model: every window it read was
+    empty and it logged no touched dates. -#}
+{% macro read_nothing_new(windows) -%}
+    {%- set read = windows_of_kind(windows, 'window') -%}
+    {{ return(read | length > 0 and not windows_of_kind(windows, 'touched')
+              and read | rejectattr('empty') | list | length == 0) }}
+{%- endmacro %}
+
 {#- For the reconciliation tests: whether this build read the same new runs of `dataset` into `checked` (its
     `<dataset>_checked` model, the one reader of bronze) and into every one of `relations`, so that all of them
     can be checked on those runs only; otherwise (a first or full build, or models left at different watermarks by
@@ -93,8 +101,7 @@
         {#- A keyed gold model (sales_enriched): the dates its MERGE was bounded to, on its date column. -#}
         {{ return(date_filter(merged.date_column, merged.dates)) }}
     {%- endif -%}
-    {%- if read and not windows_of_kind(windows, 'touched') and read | rejectattr('empty') | list | length == 0 -%}
-        {#- Every window it read was empty and it touched no date: this build changed nothing in it. -#}
+    {%- if read_nothing_new(windows) -%}
         {{ return('false') }}
     {%- endif -%}
     {%- if read | length != 1 -%}
@@ -173,8 +180,7 @@
 {% macro touched_scope_filter(model_relation, column) -%}
     {%- set windows = model_windows(model_relation) or {} -%}
     {%- set touched = windows_of_kind(windows, 'touched') -%}
-    {%- set read = windows_of_kind(windows, 'window') -%}
-    {%- if not touched and read and read | rejectattr('empty') | list | length == 0 -%}
+    {%- if read_nothing_new(windows) -%}
         false
     {%- elif touched | length != 1 or touched[0].dates is none -%}
         true

@@ -418,18 +418,18 @@ def test_a_build_past_100_partitions_reads_its_temporary_table_once(athena_lake:
     does not depend on its files (each table is counted right after the step)."""
     statements = athena_lake.statements()
     end = {"batch1": "batch2", "full_refresh": "docs"}[step]
-    full_refresh = statements[athena_lake.statements_before[step]:athena_lake.statements_before[end]]
+    ran = statements[athena_lake.statements_before[step]:athena_lake.statements_before[end]]
     for table in PAST_100_PARTITIONS:
         # dbt-athena writes a full refresh to the table itself, or to `<table>__dbt_tmp` and renames it.
-        too_many = [s for s in full_refresh if "TOO_MANY_OPEN_PARTITIONS" in (s["error"] or "")
+        too_many = [s for s in ran if "TOO_MANY_OPEN_PARTITIONS" in (s["error"] or "")
                     and re.search(rf'create table \S*"{table}(__dbt_tmp)?"\s', s["query"])]
         assert too_many, f"{table}: no write failed on the 100-partition limit; the batches were not tested"
         temporary = f"{table}(__dbt_tmp)?__tmp_not_partitioned"
-        creates = [s for s in full_refresh if s["kind"] == "CTAS" and s["state"] == "SUCCEEDED"
+        creates = [s for s in ran if s["kind"] == "CTAS" and s["state"] == "SUCCEEDED"
                    and re.search(rf"create table \S*{temporary}\S*\s", s["query"])]
         assert len(creates) == 1 and "partitioning=ARRAY['month(event_date)']" in creates[0]["query"], \
             (table, [s["query"][:300] for s in creates])
-        copies = [s for s in full_refresh if s["state"] == "SUCCEEDED" and s["kind"] in ("CTAS", "INSERT")
+        copies = [s for s in ran if s["state"] == "SUCCEEDED" and s["kind"] in ("CTAS", "INSERT")
                   and re.search(rf"from \S*{temporary}\S* where \S*event_date\S* between date", s["query"])]
         rows, dates = athena_lake.past_100[step][table]
         assert dates > 100, (table, dates)
