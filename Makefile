@@ -9,6 +9,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= $(CURDIR)/.venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+RUNNER_INSTALLED := $(VENV)/.installed-runner
 JAVA_STAMP := $(VENV)/.java_home
 
 # The lake lives under $LAKE_ROOT (default: lake/ in the repository). Always absolute, so that dbt,
@@ -37,18 +38,28 @@ WITH_JAVA = JAVA_HOME="$$(cat $(JAVA_STAMP))" PATH="$$(cat $(JAVA_STAMP))/bin:$(
 
 .PHONY: help setup demo pipeline ingest dbt-build sample-data sources test test-python lint docs docs-serve \
 	charts dq-report check-all check-project bench soak browser clean clean-lake \
-	athena-setup athena-local athena-query athena-local-stop
+	athena-setup athena-local athena-query athena-local-stop setup-runner scheduled-build asl-validator
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
 
-$(INSTALLED): pyproject.toml constraints.txt
+define make_venv
 	@echo ">> creating virtualenv in $(VENV) with $(PYTHON)"
 	@test -n "$(PYTHON)" || { echo "error: python3.11 not found on PATH" >&2; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "error: Python 3.11 is required, found " + sys.version.split()[0])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+endef
+
+$(INSTALLED): pyproject.toml constraints.txt
+	$(make_venv)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[spark,dbt,dev,analyst]"
+	@touch $@ $(RUNNER_INSTALLED)
+
+# The scheduled dbt step (CodeBuild, infra/buildspec.yml) installs only dbt, with the same pins.
+$(RUNNER_INSTALLED): pyproject.toml constraints.txt
+	$(make_venv)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dbt]"
 	@touch $@
 
 $(JAVA_STAMP): $(INSTALLED) scripts/ensure_java.py
@@ -60,6 +71,8 @@ $(DBT_PROFILES_DIR)/profiles.yml: profiles.example.yml
 	cp profiles.example.yml $@
 
 setup: $(INSTALLED) $(JAVA_STAMP) $(DBT_PROFILES_DIR)/profiles.yml ## create the virtualenv and install everything
+
+setup-runner: $(RUNNER_INSTALLED) $(DBT_PROFILES_DIR)/profiles.yml ## install only what scheduled-build needs (dbt, pinned): the CodeBuild step
 
 sample-data: $(INSTALLED) ## write sample raw data into $LAKE_ROOT/raw/ when it is empty
 	@if [ -n "$$(find $(LAKE_ROOT)/raw -type f 2>/dev/null | head -1)" ]; then \
@@ -94,6 +107,22 @@ charts: setup ## PNG charts from the gold tables -> $LAKE_ROOT/charts/ (DBT_TARG
 
 pipeline: ingest dbt-build ## ingest new raw files, then dbt build (incremental)
 
+# The daily schedule's dbt step runs exactly this (infra/buildspec.yml), and so does `make athena-local` on the
+# local Athena (local_athena/cli.py, SCHEDULED_BUILD): tests/python/test_schedule.py holds the two together.
+# The report and the docs site are made even when the build failed (the report says what failed); the exit
+# status is the build's. DBT_ARGS go to dbt build (e.g. DBT_ARGS=--full-refresh). The docs site is dbt's static
+# page (target/static_index.html), made from the build's own manifest: no second compile, no query.
+REPORTS_DIR ?= $(LAKE_ROOT)/reports
+scheduled-build: setup-runner ## dbt build, then the data-quality report and the docs site on DBT_TARGET: what the daily schedule runs
+	@rc=0; \
+	echo ">> dbt build --target $(DBT_TARGET) $(DBT_ARGS)"; \
+	$(DBT) build --target $(DBT_TARGET) $(DBT_ARGS) || rc=$$?; \
+	echo ">> data-quality report"; \
+	$(BIN)/python scripts/dq_report.py --target $(DBT_TARGET) --output-dir "$(REPORTS_DIR)" || { [ $$rc -ne 0 ] || rc=1; }; \
+	echo ">> docs site (dbt docs generate --static, from the build's manifest)"; \
+	$(DBT) docs generate --static --no-compile --target $(DBT_TARGET) || { [ $$rc -ne 0 ] || rc=1; }; \
+	exit $$rc
+
 demo: setup sample-data pipeline docs charts ## sample data -> bronze -> silver -> gold -> docs site and charts
 	@$(BIN)/python scripts/demo_summary.py
 
@@ -120,6 +149,15 @@ browser: ## Debian's chromium for the docs-site browser test (installed with apt
 		echo ">> installing Debian's chromium for the docs-site browser test"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# The Amazon States Language validator the schedule's test runs (tests/python/test_schedule.py), from the npm registry
+# at the version infra/package-lock.json pins, into infra/node_modules/ (ignored).
+ASL_VALIDATOR := infra/node_modules/.bin/asl-validator
+asl-validator: $(ASL_VALIDATOR)
+$(ASL_VALIDATOR): infra/package.json infra/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "error: npm not found: the schedule's test needs Node.js 18+ with npm (asl-validator)" >&2; exit 1; }
+	npm ci --prefix infra --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
 
 bench: setup athena-setup ## benchmarks (ingest throughput, incremental cost vs history, scale, bytes on the local Athena) -> bench/results.md
 	$(WITH_JAVA) $(BIN)/python -m bench $(BENCH_ARGS)
@@ -148,7 +186,7 @@ athena-query: $(INSTALLED) ## one query through the local Athena's API, CSV on s
 athena-local-stop: $(INSTALLED) ## stop the local Athena of this $LAKE_ROOT
 	$(BIN)/python -m local_athena stop
 
-test: setup browser athena-setup ## the whole suite: pytest (ingest, pipeline end to end, dbt build + tests, the local Athena), ruff, sqlfluff
+test: setup browser athena-setup asl-validator ## the whole suite: pytest (ingest, pipeline end to end, dbt build + tests, the local Athena), ruff, sqlfluff
 	@# Two pytest processes side by side: the local-Athena tests and the rest (scripts/test_suite.py says why).
 	$(WITH_JAVA) $(BIN)/python scripts/test_suite.py $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory lint

@@ -376,6 +376,9 @@ def job_definition(
             "env": settings.env,
             "dataset": dataset,
             "managed-by": "glue_deploy",
+            # The daily schedule finds the env's ingest jobs by this one tag (infra/lakehouse.yaml, ListIngestJobs):
+            # one key, so the filter means the same whether ListJobs matches all of its tags or any.
+            "lakehouse-env": settings.env,
         },
     }
 

@@ -16,6 +16,7 @@ import argparse
 import csv
 import logging
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -173,12 +174,31 @@ def cmd_sync_bronze(_: argparse.Namespace) -> int:
     return 0
 
 
+# What the daily schedule's dbt step runs in production: infra/buildspec.yml's build phase is this very command
+# (tests/python/test_schedule.py compares them), so `make athena-local` proves what production runs.
+SCHEDULED_BUILD = ("make", "--no-print-directory", "scheduled-build", "DBT_TARGET=athena")
+
+
+def _dbt_env(stack: stacks.Stack) -> dict[str, str]:
+    """dbt's environment on the local Athena: the stack's endpoints and credentials, and the target, log and report
+    folders under $LAKE_ROOT/.athena-local/, apart from the DuckDB build's."""
+    state = lake_root() / ".athena-local"
+    return {**_with_stack_env(stack),
+            "DBT_TARGET_PATH": os.environ.get("ATHENA_DBT_TARGET_PATH") or str(state / "target"),
+            "DBT_LOG_PATH": os.environ.get("ATHENA_DBT_LOG_PATH") or str(state / "logs"),
+            "REPORTS_DIR": str(state / "reports")}
+
+
 def dbt_command(stack: stacks.Stack, args: list[str]) -> int:
     dbt = Path(sys.executable).parent / "dbt"
-    target_path = os.environ.get("ATHENA_DBT_TARGET_PATH") or str(lake_root() / ".athena-local" / "target")
-    env = {**_with_stack_env(stack), "DBT_TARGET_PATH": target_path,
-           "DBT_LOG_PATH": os.environ.get("ATHENA_DBT_LOG_PATH") or str(lake_root() / ".athena-local" / "logs")}
-    return subprocess.run([str(dbt), *args, "--target", "athena"], cwd=REPO, env=env, check=False).returncode
+    return subprocess.run([str(dbt), *args, "--target", "athena"], cwd=REPO, env=_dbt_env(stack),
+                          check=False).returncode
+
+
+def scheduled_build(stack: stacks.Stack, dbt_args: list[str]) -> int:
+    """SCHEDULED_BUILD on the local Athena; `dbt_args` (e.g. --full-refresh) go to its dbt build."""
+    command = [*SCHEDULED_BUILD, *([f"DBT_ARGS={shlex.join(dbt_args)}"] if dbt_args else [])]
+    return subprocess.run(command, cwd=REPO, env=_dbt_env(stack), check=False).returncode
 
 
 def cmd_dbt(args: argparse.Namespace) -> int:
@@ -230,9 +250,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     stack = _started()
     if cmd_sync_bronze(args):
         return 1
-    print(">> dbt build --target athena on the local Athena", file=sys.stderr, flush=True)
+    print(f">> {shlex.join(SCHEDULED_BUILD)} on the local Athena: dbt build --target athena, the data-quality "
+          "report and the docs site, as the daily schedule runs them", file=sys.stderr, flush=True)
     since = datetime.now(UTC).isoformat()
-    rc = dbt_command(stack, ["build", *args.dbt_args])
+    rc = scheduled_build(stack, args.dbt_args)
     if rc != 0:
         print(f"error: dbt build --target athena failed (exit {rc}); every statement with its error is in "
               f"{stacks.state_dir(lake_root()) / 'statements.jsonl'}", file=sys.stderr)

@@ -183,7 +183,8 @@ def test_deploy_creates_databases_and_one_job_per_dataset(buckets: None, session
         assert job["MaxRetries"] == 0
         assert job["Role"] == ROLE_ARN
         tags = glue().get_tags(ResourceArn=f"arn:aws:glue:{REGION}:{ACCOUNT}:job/{name}")["Tags"]
-        assert tags == {"project": "lakehouse", "env": "dev", "dataset": dataset, "managed-by": "glue_deploy"}
+        assert tags == {"project": "lakehouse", "env": "dev", "dataset": dataset, "managed-by": "glue_deploy",
+                        "lakehouse-env": "dev"}
 
 
 def test_databases_that_exist_are_kept(buckets: None, session: boto3.Session) -> None:
@@ -509,6 +510,15 @@ def _references(template: dict[str, Any]) -> dict[str, str]:
             refs[name] = resolve(props["Name"], refs)
         elif resource["Type"] == "AWS::IAM::Role":
             refs[f"{name}.Arn"] = f"arn:aws:iam::{ACCOUNT}:role/{resolve(props['RoleName'], refs)}"
+        elif resource["Type"] == "AWS::SNS::Topic":
+            refs[name] = f"arn:aws:sns:{REGION}:{ACCOUNT}:{resolve(props['TopicName'], refs)}"
+        elif resource["Type"] == "AWS::CodeBuild::Project":
+            refs[name] = resolve(props["Name"], refs)
+            refs[f"{name}.Arn"] = f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/{refs[name]}"
+        elif resource["Type"] == "AWS::StepFunctions::StateMachine":
+            refs[name] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{resolve(props['StateMachineName'], refs)}"
+        elif resource["Type"] == "AWS::Logs::LogGroup":
+            refs[f"{name}.Arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{resolve(props['LogGroupName'], refs)}:*"
     return refs
 
 
@@ -649,6 +659,12 @@ def test_buckets_workgroup_and_outputs(template: dict[str, Any]) -> None:
         "Prefix",
         "BytesScannedCutoffPerQuery",
         "DailyRawGigabytes",
+        # the daily schedule (tests/python/test_schedule.py)
+        "ScheduleExpression",
+        "ScheduleState",
+        "AlertEmail",
+        "DbtBuildTimeoutMinutes",
+        "DbtComputeType",
     }
     assert params["BytesScannedCutoffPerQuery"]["Default"] == 10 * 1024**3
     buckets = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::S3::Bucket"}

@@ -12,8 +12,10 @@ One lake, built in batches on both engines:
      first killed right after its first MERGE into gold (a build stopped between statements), then run again;
   3. a no-op build (nothing new);
   4. `dbt build --full-refresh` on the local Athena (past 100 partitions again);
-then `dbt docs generate --target athena` and `dbt run-operation iceberg_maintenance`, with Athena's
-ICEBERG_*_MORE_RUNS_NEEDED injected. After every build `make athena-local` compares every silver and gold table,
+then `dbt run-operation iceberg_maintenance`, with Athena's ICEBERG_*_MORE_RUNS_NEEDED injected. Each build is
+`make scheduled-build DBT_TARGET=athena`, what the daily schedule's CodeBuild step runs (infra/buildspec.yml): dbt
+build, then the data-quality report and the docs site (`dbt docs generate --target athena`, from the build's
+manifest). After every build `make athena-local` compares every silver and gold table,
 read through the emulated Athena API, with the local DuckDB build of the same raw files, and fails on a
 difference. The tests below then check what each of the five Athena defects of issue 11 needs, and which kinds
 of statement dbt-athena sent.
@@ -205,6 +207,12 @@ def _count_past_100(lake: AthenaLake, step: str) -> None:
         lake.past_100[step][table] = (int(str(rows)), int(str(dates)))
 
 
+def _athena_build_output(lake: AthenaLake, step: str) -> str:
+    """dbt's output of the step's build on the local Athena: its last dbt build (before it, the DuckDB build; after it,
+    the docs site, which builds nothing)."""
+    return [part for part in lake.stdout[step].split("Running with dbt=") if "Done. PASS=" in part][-1]
+
+
 def _step(lake: AthenaLake, name: str, result: subprocess.CompletedProcess[str]) -> None:
     output = result.stdout + result.stderr
     lake.outputs[name] = output
@@ -255,8 +263,7 @@ def athena_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaLake
         _mark(lake, "full_refresh")
         _step(lake, "full_refresh", lake.cli("run", "--full-refresh"))
         _count_past_100(lake, "full_refresh")
-        _mark(lake, "docs")
-        _step(lake, "docs", lake.cli("dbt", "docs", "generate"))
+        _mark(lake, "maintenance")
         from local_athena import stack
 
         stack.reload_faults(lake.stack(), {"optimize_more_runs": 2, "vacuum_more_runs": 1})
@@ -280,8 +287,7 @@ def test_every_build_passes_and_equals_duckdb(athena_lake: AthenaLake) -> None:
     nodes = len(manifest["nodes"]) - len([k for k in manifest["nodes"] if k.startswith("operation.")])
     assert unit_tests
     for step in ("batch1", "batch2", "batch3", "full_refresh"):
-        # The last dbt invocation of the step is the build on the local Athena (before it: the DuckDB build).
-        athena_part = athena_lake.stdout[step].split("Running with dbt=")[-1]
+        athena_part = _athena_build_output(athena_lake, step)
         done = re.findall(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+) NO-OP=(\d+) TOTAL=(\d+)", athena_part)
         assert len(done) == 1, step
         passed, warned, errors, skipped, no_op, total = map(int, done[0])
@@ -417,7 +423,7 @@ def test_a_build_past_100_partitions_reads_its_temporary_table_once(athena_lake:
     own macro reads the whole temporary table for every batch. Rows, not bytes, are counted: a table's row count
     does not depend on its files (each table is counted right after the step)."""
     statements = athena_lake.statements()
-    end = {"batch1": "batch2", "full_refresh": "docs"}[step]
+    end = {"batch1": "batch2", "full_refresh": "maintenance"}[step]
     ran = statements[athena_lake.statements_before[step]:athena_lake.statements_before[end]]
     for table in PAST_100_PARTITIONS:
         # dbt-athena writes a full refresh to the table itself, or to `<table>__dbt_tmp` and renames it.
@@ -557,7 +563,7 @@ def test_defect3_p95_is_athenas_approximation_within_rank_tolerance(athena_lake:
     assert not p95_rank_ok(values, ordered[-1])  # max
     # The unit test of daily_endpoint_metrics ran on the local Athena and passed (defect 3 was its p95).
     for step in ("batch1", "full_refresh"):
-        athena_part = athena_lake.stdout[step].split("Running with dbt=")[-1]
+        athena_part = _athena_build_output(athena_lake, step)
         assert "PASS daily_endpoint_metrics::daily_endpoint_metrics_error_rate_is_a_real_division" in athena_part
 
 
@@ -601,6 +607,25 @@ def test_defect5_request_ids_keep_microseconds(athena_lake: AthenaLake) -> None:
     local = athena_lake.workspace.query(
         "select request_id from silver.web_requests where user_id = 'user_edge' order by event_at")
     assert [r[0] for r in rows] == [r[0] for r in local]
+
+
+def test_each_build_ran_the_scheduled_build_with_its_report_and_docs_site(athena_lake: AthenaLake) -> None:
+    """`make athena-local` runs what production's CodeBuild step runs (`make scheduled-build DBT_TARGET=athena`, the
+    build spec's build phase; tests/python/test_schedule.py holds the two together): after each build, the
+    data-quality report of that very build and the static docs site."""
+    for step in ("batch1", "batch2", "batch3", "full_refresh"):
+        out = athena_lake.stdout[step]
+        assert out.index(">> dbt build --target athena") < out.index(">> data-quality report") < out.index(
+            ">> docs site"), step
+    target = athena_lake.state / "target"
+    report = json.loads((athena_lake.state / "reports" / "data_quality.json").read_text())
+    run_results = json.loads((target / "run_results.json").read_text())
+    assert report["target"] == "athena"
+    # The report is of the last build (the full refresh), whose run_results the docs step left in place.
+    assert report["dbt"]["invocation_id"] == run_results["metadata"]["invocation_id"]
+    assert report["dbt"]["command"] == "build" and report["tests"]["failed"] == 0 and report["tests"]["passed"] > 50
+    site = (target / "static_index.html").read_text()
+    assert "model.lakehouse.web_requests" in site and "model.lakehouse.daily_web_traffic" in site
 
 
 def test_docs_generate_on_athena_catalogs_every_model(athena_lake: AthenaLake) -> None:
