@@ -139,7 +139,7 @@ lint: setup ## ruff and sqlfluff
 	$(BIN)/ruff check .
 	@# The dbt templater opens the warehouse: lint against a throwaway lake, never the user's.
 	lint_lake=$$(mktemp -d) && trap 'rm -rf "$$lint_lake"' EXIT && \
-		LAKE_ROOT=$$lint_lake DBT_TARGET_PATH=$$lint_lake/target $(BIN)/sqlfluff lint models tests/dbt
+		LAKE_ROOT=$$lint_lake DBT_TARGET_PATH=$$lint_lake/target $(BIN)/sqlfluff lint models tests/dbt analyses
 
 check-project: setup ## project rules: keys tested, layers respected, everything described
 	$(BIN)/python scripts/check_project.py

@@ -3,10 +3,12 @@
     make charts                      # the local DuckDB warehouse, $LAKE_ROOT/warehouse.duckdb (read-only)
     make charts DBT_TARGET=athena    # the same SQL on Athena, gold database <LAKE_ENV>_gold
 
-Every chart reads gold tables only, with SQL that runs unchanged on DuckDB and on Athena (Trino); the queries
-are in QUERIES below, with `{gold}` standing for the gold schema. On Athena the settings come from the same
-environment variables as the athena dbt profile (profiles.example.yml): ATHENA_S3_STAGING_DIR, AWS_REGION,
-ATHENA_WORK_GROUP and LAKE_ENV; credentials from the AWS default chain.
+Every chart reads gold tables only. Its SQL is a dbt analysis, analyses/charts/chart_<query>.sql, compiled by dbt
+for the target (chart_sql below), so DuckDB and Athena (Trino) run the same SQL, each with its own relation names;
+this file holds no SQL, only the registry of charts (Plotter.charts) and one plotting method per chart. The
+warehouse is read through scripts/warehouse.py, as the data-quality report and the demo summary read it; on Athena
+its settings come from the same environment variables as the athena dbt profile (profiles.example.yml):
+ATHENA_S3_STAGING_DIR, AWS_REGION, ATHENA_WORK_GROUP and LAKE_ENV; credentials from the AWS default chain.
 
 charts.json lists, per chart, its file, title, source relations and the numbers it plots, so that what a
 chart shows can be checked against the data.
@@ -19,10 +21,9 @@ import calendar
 import json
 import math
 import os
-import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -31,264 +32,51 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Top-N cut-offs that keep the charts readable.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from warehouse import AthenaWarehouse, LocalWarehouse, Warehouse, WarehouseError  # noqa: E402
+
+# The endpoints a chart shows apart (the rest are summed): a plotting choice, not the data's.
 TOP_ENDPOINTS = 7
-TOP_PRODUCTS = 10
-# Transaction value bands (1-2-5 steps): [lower, upper) in currency units; the last band is open-ended.
-VALUE_BAND_EDGES: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 TIER_ORDER = ("bronze", "silver", "gold", "platinum")
-UNKNOWN = "unknown"
+UNKNOWN = "unknown"  # the analyses' label for a transaction of a customer silver.customers does not know
+ChartsError = WarehouseError
+__all__ = ["AthenaWarehouse", "LocalWarehouse", "Warehouse", "ChartsError"]
 
 
-def _value_band_case(column: str) -> str:
-    """A CASE expression numbering the VALUE_BAND_EDGES band of `column`: 0 is below the first edge."""
-    whens = "".join(f"\n                    when {column} < {edge} then {i}" for i, edge in enumerate(VALUE_BAND_EDGES))
-    return f"case{whens}\n                    else {len(VALUE_BAND_EDGES)}\n                end"
+def _chart_vars() -> dict[str, Any]:
+    """The analyses' vars (dbt_project.yml): the top-N and the value band edges, for titles and labels."""
+    import yaml
+
+    project_vars = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]
+    return {"top_products": int(project_vars["chart_top_products"]),
+            "value_band_edges": tuple(project_vars["chart_value_band_edges"])}
 
 
-# Portable SQL (DuckDB and Athena/Trino): no engine-only functions, decimals summed exactly, `{gold}` is the
-# gold schema. tests/python/test_charts.py parses each one as Athena SQL and lints it with the project's
-# sqlfluff rules.
-QUERIES: dict[str, str] = {
-    "daily_endpoint_metrics": """
-        select
-            event_date,
-            endpoint,
-            total_requests,
-            error_requests,
-            error_rate
-        from {gold}.daily_endpoint_metrics
-        order by event_date asc, endpoint asc
-    """,
-    "revenue_by_region": """
-        select
-            region,
-            sum(revenue) as revenue,
-            sum(transaction_count) as transaction_count
-        from {gold}.sales_summary
-        group by region
-        order by revenue desc, region asc
-    """,
-    "top_products_by_revenue": f"""
-        with product_revenue as (
-            select
-                product_id,
-                sum(revenue) as revenue,
-                sum(units_sold) as units_sold
-            from {{gold}}.sales_summary
-            group by product_id
-        ),
-
-        top_products as (
-            select
-                product_id,
-                revenue,
-                units_sold
-            from product_revenue
-            order by revenue desc, product_id asc
-            limit {TOP_PRODUCTS}
-        ),
-
-        product_names as (
-            select
-                product_id,
-                max(product_name) as product_name
-            from {{gold}}.sales_enriched
-            where product_id in (select top_products.product_id from top_products)
-            group by product_id
-        )
-
-        select
-            top_products.product_id,
-            product_names.product_name,
-            top_products.revenue,
-            top_products.units_sold
-        from top_products
-        left join product_names
-            on top_products.product_id = product_names.product_id
-        order by top_products.revenue desc, top_products.product_id asc
-    """,
-    "monthly_revenue": """
-        select
-            year,
-            month,
-            sum(revenue) as revenue,
-            sum(transaction_count) as transaction_count
-        from {gold}.sales_summary
-        group by year, month
-        order by year asc, month asc
-    """,
-    "daily_revenue": """
-        select
-            transaction_date,
-            sum(total_amount) as revenue,
-            count(*) as transaction_count
-        from {gold}.sales_enriched
-        group by transaction_date
-        order by transaction_date asc
-    """,
-    "revenue_by_tier_and_age_group": f"""
-        select
-            coalesce(membership_tier, '{UNKNOWN}') as membership_tier,
-            coalesce(age_group, '{UNKNOWN}') as age_group,
-            sum(total_amount) as revenue,
-            count(*) as transaction_count
-        from {{gold}}.sales_enriched
-        group by coalesce(membership_tier, '{UNKNOWN}'), coalesce(age_group, '{UNKNOWN}')
-        order by membership_tier asc, age_group asc
-    """,
-    "transaction_value_bands": f"""
-        with banded as (
-            select
-                total_amount,
-                {_value_band_case('total_amount')} as value_band
-            from {{gold}}.sales_enriched
-        )
-
-        select
-            value_band,
-            count(*) as transaction_count,
-            sum(total_amount) as revenue
-        from banded
-        group by value_band
-        order by value_band asc
-    """,
-    "conversion_funnel": """
-        select
-            event_date,
-            sum(views) as views,
-            sum(carts) as carts,
-            sum(purchases) as purchases
-        from {gold}.conversion_funnel
-        group by event_date
-        order by event_date asc
-    """,
-    "hourly_revenue": """
-        select
-            event_hour,
-            sum(purchases) as purchases,
-            sum(revenue) as revenue,
-            min(event_date) as first_date,
-            max(event_date) as last_date
-        from {gold}.hourly_revenue
-        group by event_hour
-        order by event_hour asc
-    """,
-    "user_recency": """
-        select
-            days_since_last_event,
-            max(as_of_date) as as_of_date,
-            count(*) as user_count
-        from {gold}.user_features
-        group by days_since_last_event
-        order by days_since_last_event asc
-    """,
-    # Not gold.top_products: that is a top 10 per day, which cannot be summed over days (a product just out of
-    # one day's top 10 would lose those views), and its latest day may be a thin day of late events.
-    "top_viewed_products": f"""
-        select
-            product_id,
-            sum(views) as views,
-            sum(carts) as carts,
-            sum(purchases) as purchases
-        from {{gold}}.conversion_funnel
-        group by product_id
-        order by views desc, product_id asc
-        limit {TOP_PRODUCTS}
-    """,
-}
+CHART_VARS = _chart_vars()
+TOP_PRODUCTS: int = CHART_VARS["top_products"]
+VALUE_BAND_EDGES: tuple[int, ...] = CHART_VARS["value_band_edges"]
 
 
-def chart_queries(gold_schema: str = "gold") -> dict[str, str]:
-    """Every chart query, rendered for a gold schema (`gold` locally, `<LAKE_ENV>_gold` on Athena)."""
-    return {name: sql.format(gold=gold_schema) for name, sql in QUERIES.items()}
+def chart_sql(target: str, target_path: Path | None = None) -> dict[str, str]:
+    """The SQL of every chart query, compiled by dbt for `target` from analyses/charts/chart_<name>.sql: the same
+    SQL on DuckDB and on Athena, each with its own relation names. dbt runs in-process and sends no query
+    (no cache, no introspection); its compiled files go to <target path>/charts/, beside and not over the
+    artifacts of the last build."""
+    from dbt.cli.main import dbtRunner
 
-
-class ChartsError(Exception):
-    """A problem the user can fix (no warehouse yet, Athena not configured): printed without a traceback."""
-
-
-# ---------------------------------------------------------------------------------------------- warehouses
-
-
-class Warehouse:
-    gold_schema: str
-    description: str
-
-    def rows(self, query: str) -> list[dict[str, Any]]:
-        raise NotImplementedError
-
-    def fetch(self, name: str) -> list[dict[str, Any]]:
-        return self.rows(QUERIES[name].format(gold=self.gold_schema))
-
-    def close(self) -> None:
-        pass
-
-
-class LocalWarehouse(Warehouse):
-    def __init__(self, lake_root: Path) -> None:
-        import duckdb
-
-        path = lake_root / "warehouse.duckdb"
-        if not path.is_file():
-            raise ChartsError(f"no warehouse at {path}: run `make pipeline` first (or `make demo` for sample data)")
-        try:
-            self.con = duckdb.connect(str(path), read_only=True)
-        except duckdb.Error as exc:
-            raise ChartsError(f"cannot open {path} read-only ({exc}); is a dbt build still writing to it?") from exc
-        self.gold_schema = "gold"
-        self.description = str(path)
-        self._error = duckdb.Error
-
-    def rows(self, query: str) -> list[dict[str, Any]]:
-        try:
-            cursor = self.con.execute(query)
-        except self._error as exc:
-            raise ChartsError(f"query failed on {self.description}: {exc}\n"
-                              "run `make pipeline` first, so that every gold table exists") from exc
-        columns = [d[0] for d in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-
-    def close(self) -> None:
-        self.con.close()
-
-
-class AthenaWarehouse(Warehouse):
-    def __init__(self) -> None:
-        staging = os.environ.get("ATHENA_S3_STAGING_DIR", "")
-        if not staging.startswith("s3://") or "CHANGE-ME" in staging:
-            raise ChartsError("the athena target needs ATHENA_S3_STAGING_DIR=s3://<bucket>/<prefix>/ (query "
-                              "results); also AWS_REGION, ATHENA_WORK_GROUP and LAKE_ENV as for dbt "
-                              "(profiles.example.yml)")
-        lake_env = os.environ.get("LAKE_ENV", "dev")
-        if not re.fullmatch(r"[a-z0-9_]+", lake_env):
-            raise ChartsError(f"LAKE_ENV must be lower-case letters, digits and _ (a Glue database prefix): "
-                              f"{lake_env!r}")
-        try:
-            from pyathena import connect
-        except ImportError as exc:
-            raise ChartsError("pyathena is missing: it comes with dbt-athena (`make setup`)") from exc
-        region = os.environ.get("AWS_REGION", "us-east-1")
-        work_group = os.environ.get("ATHENA_WORK_GROUP", "primary")
-        # Same naming as macros/generate_schema_name.sql (lake_database): <LAKE_ENV>_<layer>.
-        self.gold_schema = f"{lake_env}_gold"
-        self.description = f"Athena ({region}, work group {work_group}, database {self.gold_schema})"
-        self.con = connect(s3_staging_dir=staging, region_name=region, work_group=work_group,
-                           schema_name=self.gold_schema)
-
-    def rows(self, query: str) -> list[dict[str, Any]]:
-        cursor = self.con.cursor()
-        try:
-            cursor.execute(query)
-            columns = [d[0] for d in cursor.description]
-            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-        except Exception as exc:  # pyathena raises its own DatabaseError / OperationalError subclasses
-            raise ChartsError(f"query failed on {self.description}: {exc}") from exc
-        finally:
-            cursor.close()
-
-    def close(self) -> None:
-        self.con.close()
+    base = target_path or Path(os.environ.get("DBT_TARGET_PATH") or REPO / "target")
+    args = ["compile", "--select", "path:analyses/charts", "--target", target, "--project-dir", str(REPO),
+            "--profiles-dir", os.environ.get("DBT_PROFILES_DIR") or str(REPO / ".dbt"),
+            "--target-path", str(base / "charts"), "--no-populate-cache", "--no-introspect", "--quiet"]
+    result = dbtRunner().invoke(args)
+    if not result.success:
+        raise ChartsError(f"dbt could not compile the chart queries (analyses/charts/) for target {target}: "
+                          f"{result.exception or 'see the dbt output above'}")
+    compiled = {r.node.name.removeprefix("chart_"): r.node.compiled_code for r in result.result.results
+                if r.node.resource_type == "analysis" and r.node.name.startswith("chart_")}
+    if not compiled:
+        raise ChartsError("dbt compiled no chart query: analyses/charts/chart_*.sql are missing")
+    return compiled
 
 
 # ------------------------------------------------------------------------------------------------ charts
@@ -301,6 +89,7 @@ class Chart:
     sources: list[str]
     figure: Any
     data: dict[str, Any] = field(default_factory=dict)
+    queries: list[str] = field(default_factory=list)  # the chart queries (analyses/charts/chart_<query>.sql) it read
 
 
 def _number(value: Any) -> float | int | None:
@@ -336,7 +125,7 @@ def _compact(value: float, _pos: Any = None) -> str:
 class Plotter:
     """Builds every chart from a warehouse. Figures are created here; main() saves and closes them."""
 
-    def __init__(self, warehouse: Warehouse) -> None:
+    def __init__(self, warehouse: Warehouse, queries: dict[str, str]) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
@@ -345,6 +134,7 @@ class Plotter:
         from matplotlib import colors, ticker
 
         self.wh = warehouse
+        self.queries = queries
         self.plt, self.mdates, self.ticker, self.colors = plt, mdates, ticker, colors
         plt.rcParams.update({
             "figure.dpi": 100, "savefig.dpi": 110, "font.size": 10, "axes.titlesize": 13,
@@ -747,23 +537,32 @@ class Plotter:
     # -- all of them
 
     def charts(self) -> Iterable[Chart]:
-        fetch = self.wh.fetch
-        endpoint_rows = fetch("daily_endpoint_metrics")
-        builders: list[Callable[[], Chart]] = [
-            lambda: self.daily_requests(endpoint_rows),
-            lambda: self.error_rates(endpoint_rows),
-            lambda: self.revenue_by_region(fetch("revenue_by_region")),
-            lambda: self.top_products(fetch("top_products_by_revenue")),
-            lambda: self.monthly_revenue(fetch("monthly_revenue"), fetch("daily_revenue")),
-            lambda: self.revenue_by_tier_and_age(fetch("revenue_by_tier_and_age_group")),
-            lambda: self.transaction_values(fetch("transaction_value_bands")),
-            lambda: self.funnel(fetch("conversion_funnel")),
-            lambda: self.hourly_revenue(fetch("hourly_revenue")),
-            lambda: self.user_recency(fetch("user_recency")),
-            lambda: self.top_viewed(fetch("top_viewed_products")),
-        ]
-        for build in builders:
-            yield build()
+        """Every chart of REGISTRY, each plotted from the rows of its chart queries (each query run once)."""
+        fetched: dict[str, list[dict[str, Any]]] = {}
+        for method, queries in REGISTRY:
+            for query in queries:
+                if query not in fetched:
+                    fetched[query] = self.wh.rows(self.queries[query])
+            chart = getattr(self, method)(*(fetched[q] for q in queries))
+            chart.queries = list(queries)
+            yield chart
+
+
+# The registry of charts: the Plotter method that draws each one, and the chart queries it plots, in the order of
+# the method's arguments. A query `q` is the dbt analysis analyses/charts/chart_q.sql.
+REGISTRY: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("daily_requests", ("daily_endpoint_metrics",)),
+    ("error_rates", ("daily_endpoint_metrics",)),
+    ("revenue_by_region", ("revenue_by_region",)),
+    ("top_products", ("top_products_by_revenue",)),
+    ("monthly_revenue", ("monthly_revenue", "daily_revenue")),
+    ("revenue_by_tier_and_age", ("revenue_by_tier_and_age_group",)),
+    ("transaction_values", ("transaction_value_bands",)),
+    ("funnel", ("conversion_funnel",)),
+    ("hourly_revenue", ("hourly_revenue",)),
+    ("user_recency", ("user_recency",)),
+    ("top_viewed", ("top_viewed_products",)),
+)
 
 
 def _month_label(month: str, days: Sequence[date]) -> str:
@@ -813,11 +612,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ChartsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    try:
+        queries = chart_sql(args.target)
+    except ChartsError as exc:
+        warehouse.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     # matplotlib caches its font list in ~/.cache unless told otherwise: keep every write in the lake or temp.
     with tempfile.TemporaryDirectory(prefix="charts-mpl-") as mpl_config:
         os.environ.setdefault("MPLCONFIGDIR", mpl_config)
         try:
-            plotter = Plotter(warehouse)
+            plotter = Plotter(warehouse, queries)
             out.mkdir(parents=True, exist_ok=True)
             written = []
             for chart in plotter.charts():
@@ -825,7 +630,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 chart.figure.savefig(path)
                 plotter.plt.close(chart.figure)
                 written.append({"name": chart.name, "file": path.name, "title": chart.title,
-                                "sources": chart.sources, "data": _jsonable(chart.data)})
+                                "sources": chart.sources, "queries": chart.queries,
+                                "data": _jsonable(chart.data)})
                 print(f">> {path}  ({chart.title}; from {', '.join(chart.sources)})")
         except ChartsError as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -6,22 +6,21 @@ import os
 import sys
 from pathlib import Path
 
-import duckdb
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from warehouse import LocalWarehouse, WarehouseError  # noqa: E402  (scripts/warehouse.py)
 
 
 def main() -> int:
     lake = Path(os.environ.get("LAKE_ROOT", "lake")).resolve()
     warehouse = lake / "warehouse.duckdb"
-    if not warehouse.exists():
-        print(f"no warehouse at {warehouse}: run `make pipeline` first", file=sys.stderr)
+    try:
+        reader = LocalWarehouse(lake)
+    except WarehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
-    con = duckdb.connect(str(warehouse), read_only=True)
 
     def count(sql: str) -> int:
-        try:
-            return con.execute(sql).fetchone()[0]
-        except duckdb.Error:
-            return 0
+        return reader.value(sql, 0)
 
     layers = {
         "web_logs": (["silver.web_requests", "silver.web_requests_rejected"], ["gold.daily_endpoint_metrics"]),
@@ -48,7 +47,7 @@ def main() -> int:
         for table in silver_tables + gold_tables:
             print(f"  {table:<34}{count(f'select count(*) from {table}'):>10,}")
     print("\nBusiest endpoints on the latest day (gold.daily_endpoint_metrics):")
-    rows = con.execute(
+    rows = [tuple(row.values()) for row in reader.rows(
         """
         select event_date, endpoint, total_requests, round(error_rate, 4), round(p95_response_ms, 1)
         from gold.daily_endpoint_metrics
@@ -56,7 +55,8 @@ def main() -> int:
         order by total_requests desc
         limit 5
         """
-    ).fetchall()
+    )]
+    reader.close()
     print(f"  {'event_date':<12}{'endpoint':<22}{'requests':>10}{'error_rate':>12}{'p95_ms':>10}")
     for row in rows:
         print(f"  {row[0]!s:<12}{row[1]:<22}{row[2]:>10,}{row[3]:>12}{row[4]:>10}")

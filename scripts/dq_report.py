@@ -47,6 +47,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from warehouse import LocalWarehouse  # noqa: E402  (scripts/warehouse.py, the scripts' one warehouse reader)
+
 REPO = Path(__file__).resolve().parents[1]
 TEST_TYPES = ("test", "unit_test")
 STATUS_KEYS = {"pass": "passed", "fail": "failed", "warn": "warned", "error": "errored", "skipped": "skipped",
@@ -206,8 +209,6 @@ def _rejected_datasets(manifest: dict[str, Any] | None) -> dict[str, str]:
 
 
 def read_lake(lake: Path, manifest: dict[str, Any] | None, now: datetime, notes: list[str]) -> dict[str, Any]:
-    import duckdb
-
     datasets = _datasets(lake)
     rejects: dict[str, dict[str, int]] | None = None
     quarantine: dict[str, dict[str, int]] = {}
@@ -215,16 +216,20 @@ def read_lake(lake: Path, manifest: dict[str, Any] | None, now: datetime, notes:
     row_counts: dict[str, dict[str, int]] = {"bronze": {}}
     criteria = freshness_criteria(manifest)
     warehouse = lake / "warehouse.duckdb"
-    con = duckdb.connect(str(warehouse), read_only=True) if warehouse.is_file() else duckdb.connect()
+    reader = LocalWarehouse(lake, required=False)  # without a warehouse yet, in memory: the Parquet is still read
+
+    def fetch(sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(row.values()) for row in reader.rows(sql)]
+
     try:
         for dataset in datasets:
             files = _parquet(lake / "quarantine" / dataset)
             sql = f"select reason, count(*) from {files} group by 1 order by 1"
-            rows = con.execute(sql).fetchall() if files else []
+            rows = fetch(sql) if files else []
             quarantine[dataset] = {str(reason): n for reason, n in rows}
             files = _parquet(lake / "bronze" / dataset)
             sql = f"select count(*), max(_ingested_at) from {files}"
-            n, newest = con.execute(sql).fetchone() if files else (0, None)
+            n, newest = fetch(sql)[0] if files else (0, None)
             row_counts["bronze"][f"bronze.{dataset}"] = n
             limits = criteria.get(dataset, {"warn_after_s": None, "error_after_s": None})
             age = round((now - newest.replace(tzinfo=UTC)).total_seconds(), 1) if newest else None
@@ -240,33 +245,32 @@ def read_lake(lake: Path, manifest: dict[str, Any] | None, now: datetime, notes:
         if not warehouse.is_file():
             notes.append(f"no warehouse at {warehouse}: rejects and silver/gold row counts not available")
         else:
-            tables = con.execute(
+            tables = fetch(
                 "select table_schema, table_name from information_schema.tables "
-                "where table_catalog = current_database() order by 1, 2").fetchall()
+                "where table_catalog = current_database() order by 1, 2")
             for schema, table in tables:
                 if schema in LAYERS:
-                    n = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+                    n = fetch(f'select count(*) from "{schema}"."{table}"')[0][0]
                     if schema != "audit" or n:
                         row_counts.setdefault(schema, {})[f"{schema}.{table}"] = n
             for layer in LAYERS:
                 row_counts.setdefault(layer, {})
             rejects = {dataset: {} for dataset in datasets}
             to_dataset = _rejected_datasets(manifest)
-            rejected_tables = con.execute(
+            rejected_tables = fetch(
                 "select table_name from information_schema.columns where table_catalog = current_database() "
-                "and table_schema = 'silver' and column_name = 'reject_reason' order by 1").fetchall()
+                "and table_schema = 'silver' and column_name = 'reject_reason' order by 1")
             for (table,) in rejected_tables:
                 if not table.endswith("_rejected"):  # the `<dataset>_checked` models carry every record's reason
                     continue
                 dataset = to_dataset.get(table, table.removesuffix("_rejected"))
-                rows = con.execute(f'select reject_reason, count(*) from silver."{table}" group by 1 order by 1'
-                                   ).fetchall()
+                rows = fetch(f'select reject_reason, count(*) from silver."{table}" group by 1 order by 1')
                 counts = rejects.setdefault(dataset, {})
                 for reason, n in rows:
                     counts[str(reason)] = counts.get(str(reason), 0) + n
             rejects = {d: dict(sorted(c.items())) for d, c in sorted(rejects.items())}
     finally:
-        con.close()
+        reader.close()
     return {"rejects": rejects, "quarantine": quarantine, "ingest": ingest, "row_counts": row_counts}
 
 

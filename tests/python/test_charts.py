@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import struct
 import subprocess
 import sys
-import textwrap
 from collections import Counter, defaultdict
 from datetime import date
 from decimal import Decimal
@@ -254,14 +254,23 @@ def test_exposures_declare_every_chart_and_lead_back_to_the_raw_contracts(
     exposures = yaml.safe_load((REPO / "models" / "exposures.yml").read_text())["exposures"]
     refs = {e["name"]: {r.removeprefix("ref('").removesuffix("')") for r in e["depends_on"]} for e in exposures}
     by_file = {f: e["name"] for e in exposures for f in e.get("meta", {}).get("files", [])}
+    manifest = json.loads((demo_lake.target / "manifest.json").read_text())
+    analysis_refs = {node["name"].removeprefix("chart_"): {d.rsplit(".", 1)[1] for d in node["depends_on"]["nodes"]}
+                     for node in manifest["nodes"].values() if node["resource_type"] == "analysis"}
+    read_by_exposure: dict[str, set[str]] = defaultdict(set)
     for chart in charts.values():
         exposure = by_file.get(chart["file"])
         assert exposure, f"no exposure lists {chart['file']}"
         assert {s.removeprefix("gold.") for s in chart["sources"]} <= refs[exposure], chart["name"]
+        # The chart's SQL is its analyses (in the lineage): what they ref is what the exposure depends on.
+        assert chart["queries"], chart["name"]
+        for query in chart["queries"]:
+            read_by_exposure[exposure] |= analysis_refs[query]
+    for exposure, read in read_by_exposure.items():
+        assert read == refs[exposure], exposure
     rejected = {p.stem for p in (REPO / "models" / "silver").rglob("*_rejected.sql")}
     assert len(rejected) >= 4 and rejected <= refs["data_quality_report"]
 
-    manifest = json.loads((demo_lake.target / "manifest.json").read_text())
     parents = manifest["parent_map"]
 
     def ancestors(node: str) -> set[str]:
@@ -284,41 +293,67 @@ def test_exposures_declare_every_chart_and_lead_back_to_the_raw_contracts(
         assert reached == datasets, name
 
 
-def test_every_chart_query_parses_as_athena_sql_over_the_gold_database() -> None:
-    """sqlglot as Athena (and DuckDB), only tables of the gold database, and the project's sqlfluff rules."""
+def test_every_chart_query_is_a_dbt_analysis_compiled_for_athena_over_the_gold_database(tmp_path: Path) -> None:
+    """Each chart query is analyses/charts/chart_<query>.sql. Compiled by dbt for the athena target it reads only
+    gold tables of the env's gold database, parses as Athena SQL and as DuckDB SQL, and passes the project's
+    sqlfluff rules as Athena SQL (`make lint` lints the analyses themselves, with the dbt templater)."""
     from sqlfluff.core import FluffConfig, Linter
 
     script = load_script()
-    linter = Linter(config=FluffConfig.from_path(str(REPO), overrides={"templater": "raw", "dialect": "athena"}))
-    ctes_and_tables = 0
-    for name, sql in script.chart_queries("dev_gold").items():
-        violations = linter.lint_string(textwrap.dedent(sql).strip() + "\n").get_violations()
+    analyses = {p.stem.removeprefix("chart_") for p in (REPO / "analyses" / "charts").glob("chart_*.sql")}
+    assert {q for _, queries in script.REGISTRY for q in queries} == analyses
+    compiled = script.chart_sql("athena", tmp_path)
+    assert set(compiled) == analyses
+    # dbt quotes the relation names it renders: not the author's quoting (references.quoting), and `make lint`
+    # lints the analyses as written.
+    linter = Linter(config=FluffConfig.from_path(str(REPO), overrides={
+        "templater": "raw", "dialect": "athena",
+        "exclude_rules": "structure.using,ambiguous.column_count,references.quoting"}))
+    tables = 0
+    for name, sql in compiled.items():
+        violations = linter.lint_string(sql.strip() + "\n").get_violations()
         assert not violations, f"{name}: " + "; ".join(f"{v.rule_code()} line {v.line_no}: {v.desc()}"
                                                        for v in violations)
         tree = sqlglot.parse_one(sql, read="athena")
         ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
         for table in tree.find_all(exp.Table):
             if table.name not in ctes:
-                assert table.db == "dev_gold", f"{name}: {table.sql('athena')} is not in the gold database"
-                ctes_and_tables += 1
+                assert (table.catalog, table.db) == ("awsdatacatalog", "dev_gold"), f"{name}: {table.sql('athena')}"
+                tables += 1
         sqlglot.parse_one(sql, read="duckdb")
-    assert ctes_and_tables >= len(script.QUERIES)
+    assert tables >= len(analyses)
+    # The vars the analyses take are the ones the script labels its charts with.
+    edges = script.VALUE_BAND_EDGES
+    bands = compiled["transaction_value_bands"]
+    assert [int(e) for e in re.findall(r"when total_amount < (\d+) then", bands)] == list(edges)
+    assert f"limit {script.TOP_PRODUCTS}" in compiled["top_viewed_products"]
+
+
+def test_no_sql_is_left_in_the_charts_script() -> None:
+    import ast
+
+    tree = ast.parse((REPO / "scripts" / "charts.py").read_text())
+    strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    sql = [s for s in strings if re.search(r"\bselect\b[\s\S]*\bfrom\b", s, re.IGNORECASE)]
+    assert not sql, sql
 
 
 def test_the_athena_target_runs_the_same_queries_on_the_lake_env_gold_database(
-        demo_lake: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Offline: pyathena.connect is replaced by DuckDB with the demo gold tables as `dev_gold` (no AWS here), to
-    check the Athena path's settings and schema naming, and that it returns what the local path returns."""
+        demo_lake: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Offline: pyathena.connect is replaced by DuckDB with the demo gold tables as `awsdatacatalog.dev_gold` (no AWS
+    here), to check the Athena path's settings and the SQL dbt compiles for it: it returns what the local path
+    returns."""
     import duckdb
     import pyathena
 
     script = load_script()
     fake = duckdb.connect()
     fake.execute(f"attach '{demo_lake.warehouse}' as lake (read_only)")
-    fake.execute("create schema dev_gold")
+    fake.execute("attach ':memory:' as awsdatacatalog")
+    fake.execute("create schema awsdatacatalog.dev_gold")
     for (table,) in fake.execute("select table_name from duckdb_tables() where database_name = 'lake' "
                                  "and schema_name = 'gold'").fetchall():
-        fake.execute(f"create view dev_gold.{table} as select * from lake.gold.{table}")
+        fake.execute(f"create view awsdatacatalog.dev_gold.{table} as select * from lake.gold.{table}")
     settings: dict[str, Any] = {}
 
     def connect(**kwargs: Any) -> Any:
@@ -334,10 +369,12 @@ def test_the_athena_target_runs_the_same_queries_on_the_lake_env_gold_database(
     assert settings == {"s3_staging_dir": "s3://results-bucket/charts/", "region_name": "eu-west-1",
                         "work_group": "analysts", "schema_name": "dev_gold"}
     local = script.LocalWarehouse(demo_lake.lake)
+    athena_sql, local_sql = script.chart_sql("athena", tmp_path / "athena"), script.chart_sql("local", tmp_path)
     try:
-        for name in script.QUERIES:
-            rows = athena.fetch(name)
-            assert rows and rows == local.fetch(name), name
+        for name, sql in athena_sql.items():
+            assert sql != local_sql[name]  # each target's own relation names ...
+            rows = athena.rows(sql)
+            assert rows and rows == local.rows(local_sql[name]), name  # ... and the same rows
     finally:
         local.close()
         athena.close()
@@ -360,7 +397,7 @@ def test_empty_gold_tables_give_placeholder_charts(demo_lake: Any, tmp_path: Pat
     script = load_script()
     warehouse = script.LocalWarehouse(lake)
     try:
-        plotter = script.Plotter(warehouse)
+        plotter = script.Plotter(warehouse, script.chart_sql("local", tmp_path / "target"))
         charts = list(plotter.charts())  # drawing is what `make charts` tests; here only that nothing breaks
         for chart in charts:
             plotter.plt.close(chart.figure)
