@@ -669,3 +669,36 @@ def test_stack_is_per_lake_root_and_reports_when_down(athena_lake: AthenaLake, t
     assert "no local Athena is running" in result.stderr and "make athena-local" in result.stderr
     assert "Traceback" not in result.stderr
     assert os.environ.get("LAKE_ROOT") != str(other.lake)
+
+
+def test_the_charts_read_the_local_athena_with_the_sql_dbt_compiles_for_it(athena_lake: AthenaLake,
+                                                                          tmp_path: Path) -> None:
+    """`DBT_TARGET=athena make charts`: the chart queries (dbt analyses, analyses/charts/) compiled for the athena
+    target run on the local Athena's Trino, through its Athena API, and plot the numbers the DuckDB build's charts
+    plot (the tables are equal after the last build)."""
+    workspace = athena_lake.workspace
+
+    def charts(target: str, lake_root: Path, **env: str) -> dict[str, Any]:
+        workspace.run([sys.executable, "scripts/charts.py", "--target", target, "--lake-root", str(lake_root)],
+                      timeout=900, DBT_TARGET_PATH=str(tmp_path / f"target-{target}"), **env)
+        document = json.loads((lake_root / "charts" / "charts.json").read_text())
+        assert document["target"] == target
+        return {c["name"]: c["data"] for c in document["charts"]}
+
+    on_athena = charts("athena", tmp_path / "athena", **athena_lake.stack().env())
+    on_duckdb = charts("local", workspace.lake)
+    assert set(on_athena) == set(on_duckdb) and len(on_athena) == 11
+    for name, data in on_duckdb.items():
+        assert not data.get("empty"), name
+        assert _close(on_athena[name], data), (name, on_athena[name], data)
+
+
+def _close(left: Any, right: Any) -> bool:
+    """Equal, floats to 1e-9 relative, through dicts and lists."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_close(left[k], right[k]) for k in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(_close(a, b) for a, b in zip(left, right, strict=True))
+    if isinstance(left, float) or isinstance(right, float):
+        return left == pytest.approx(right, rel=1e-9)
+    return left == right
