@@ -68,7 +68,7 @@ def template() -> dict[str, Any]:
 
 def definition(template: dict[str, Any]) -> dict[str, Any]:
     """The state machine's definition as CloudFormation would render it for env dev."""
-    refs = {**_references(template), "AWS::Partition": "aws"}
+    refs = _references(template)  # with test_deploy's PARAMETERS, AWS::Partition included
     return json.loads(resolve(template["Resources"]["DailyStateMachine"]["Properties"]["DefinitionString"], refs))
 
 
@@ -182,124 +182,102 @@ def test_every_step_is_retried_on_transient_errors_and_caught(template: dict[str
 # --- moto: CloudFormation models moto lacks, and CodeBuild's .sync for its Step Functions interpreter --------
 
 
-class _Named:
-    """What the models below share. (moto finds models as direct subclasses of CloudFormationModel.)"""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
+def _recase(node: Any, first: Any) -> Any:
+    """`node` with the first letter of every key passed through `first` (str.lower: CloudFormation's casing to
+    CodeBuild's API; str.upper: the API's to Step Functions' output)."""
+    if isinstance(node, list):
+        return [_recase(n, first) for n in node]
+    if isinstance(node, dict):
+        return {first(k[0]) + k[1:]: _recase(v, first) for k, v in node.items()}
+    return node
 
 
-class _GlueDatabase(_Named, CloudFormationModel):
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Glue::Database"
+def _moto_model(cfn_type: str, create: Any, arn_attribute: bool = False) -> type[CloudFormationModel]:
+    """A CloudFormation model for moto: `create(properties, account, region)` makes the resource in moto's own
+    service backend and returns its physical id (an ARN where `arn_attribute`, which `!GetAtt X.Arn` then gives)."""
 
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
-                                        region_name: str, **kwargs: Any) -> _GlueDatabase:
-        from moto.glue.models import glue_backends
+    class Model(CloudFormationModel):
+        def __init__(self, physical_id: str) -> None:
+            self.physical_id = physical_id
 
-        database_input = cloudformation_json["Properties"]["DatabaseInput"]
-        glue_backends[account_id][region_name].create_database(database_input["Name"], database_input)
-        return cls(database_input["Name"])
+        @staticmethod
+        def cloudformation_type() -> str:
+            return cfn_type
 
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
 
-class _AthenaWorkGroup(_Named, CloudFormationModel):
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Athena::WorkGroup"
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return arn_attribute and attr == "Arn"
 
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
-                                        region_name: str, **kwargs: Any) -> _AthenaWorkGroup:
-        from moto.athena.models import athena_backends
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.physical_id
 
-        props = cloudformation_json["Properties"]
-        athena_backends[account_id][region_name].create_work_group(
-            props["Name"], props["WorkGroupConfiguration"], props["Description"], props.get("Tags", []))
-        return cls(props["Name"])
+        @property
+        def physical_resource_id(self) -> str:
+            return self.physical_id.rsplit("/", 1)[-1] if arn_attribute else self.physical_id
 
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                            region_name: str, **kwargs: Any) -> CloudFormationModel:
+            return cls(create(cloudformation_json["Properties"], account_id, region_name))
 
-class _BucketPolicy(_Named, CloudFormationModel):
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::S3::BucketPolicy"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
-                                        region_name: str, **kwargs: Any) -> _BucketPolicy:
-        from moto.s3.models import s3_backends
-
-        props = cloudformation_json["Properties"]
-        s3_backends[account_id]["aws"].put_bucket_policy(props["Bucket"], json.dumps(props["PolicyDocument"]).encode())
-        return cls(props["Bucket"])
+    Model.__name__ = Model.__qualname__ = "Moto" + cfn_type.replace("::", "")
+    return Model
 
 
-class _SnsSubscription(_Named, CloudFormationModel):
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::Subscription"
+def _glue_database(props: dict, account: str, region: str) -> str:
+    from moto.glue.models import glue_backends
 
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
-                                        region_name: str, **kwargs: Any) -> _SnsSubscription:
-        from moto.sns.models import sns_backends
-
-        props = cloudformation_json["Properties"]
-        subscription = sns_backends[account_id][region_name].subscribe(
-            props["TopicArn"], props["Endpoint"], props["Protocol"])
-        return cls(subscription.arn)
+    glue_backends[account][region].create_database(props["DatabaseInput"]["Name"], props["DatabaseInput"])
+    return props["DatabaseInput"]["Name"]
 
 
-class _CodeBuildProject(_Named, CloudFormationModel):
-    def __init__(self, name: str, arn: str) -> None:
-        super().__init__(name)
-        self.arn = arn
+def _athena_work_group(props: dict, account: str, region: str) -> str:
+    from moto.athena.models import athena_backends
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CodeBuild::Project"
+    athena_backends[account][region].create_work_group(
+        props["Name"], props["WorkGroupConfiguration"], props["Description"], props.get("Tags", []))
+    return props["Name"]
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
 
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return self.arn
+def _bucket_policy(props: dict, account: str, region: str) -> str:
+    from moto.s3.models import s3_backends
 
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
-                                        region_name: str, **kwargs: Any) -> _CodeBuildProject:
-        from moto.codebuild.models import codebuild_backends
+    s3_backends[account]["aws"].put_bucket_policy(props["Bucket"], json.dumps(props["PolicyDocument"]).encode())
+    return props["Bucket"]
 
-        props = cloudformation_json["Properties"]
 
-        def camel(node: Any) -> Any:  # CloudFormation's casing to the API's
-            if isinstance(node, list):
-                return [camel(n) for n in node]
-            if isinstance(node, dict):
-                return {k[0].lower() + k[1:]: camel(v) for k, v in node.items()}
-            return node
+def _sns_subscription(props: dict, account: str, region: str) -> str:
+    from moto.sns.models import sns_backends
 
-        backend = codebuild_backends[account_id][region_name]
-        project = backend.create_project(
-            props["Name"], props.get("Description"), camel(props["Source"]), camel(props["Artifacts"]),
-            camel(props["Environment"]), props["ServiceRole"], camel(props.get("Tags")), None,
-            props.get("TimeoutInMinutes"), props.get("QueuedTimeoutInMinutes"), None, camel(props.get("LogsConfig")),
-            None)
-        return cls(props["Name"], project["arn"])
+    return sns_backends[account][region].subscribe(props["TopicArn"], props["Endpoint"], props["Protocol"]).arn
+
+
+def _codebuild_project(props: dict, account: str, region: str) -> str:
+    from moto.codebuild.models import codebuild_backends
+
+    def camel(node: Any) -> Any:
+        return _recase(node, str.lower)
+
+    project = codebuild_backends[account][region].create_project(
+        props["Name"], props.get("Description"), camel(props["Source"]), camel(props["Artifacts"]),
+        camel(props["Environment"]), props["ServiceRole"], camel(props.get("Tags")), None,
+        props.get("TimeoutInMinutes"), props.get("QueuedTimeoutInMinutes"), None, camel(props.get("LogsConfig")),
+        None)
+    return project["arn"]
+
+
+# Kept here: moto finds its models as the live direct subclasses of CloudFormationModel.
+MOTO_MODELS = (
+    _moto_model("AWS::Glue::Database", _glue_database),
+    _moto_model("AWS::Athena::WorkGroup", _athena_work_group),
+    _moto_model("AWS::S3::BucketPolicy", _bucket_policy),
+    _moto_model("AWS::SNS::Subscription", _sns_subscription),
+    _moto_model("AWS::CodeBuild::Project", _codebuild_project, arn_attribute=True),
+)
 
 
 # The builds the state machine started: (project, environment overrides). The test decides how they end.
@@ -330,13 +308,6 @@ def _codebuild_sync_service() -> Any:
     )
     from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
     from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
-
-    def sfn_cased(node: Any) -> Any:
-        if isinstance(node, list):
-            return [sfn_cased(n) for n in node]
-        if isinstance(node, dict):
-            return {k[0].upper() + k[1:]: sfn_cased(v) for k, v in node.items()}
-        return node
 
     class CodeBuildSync(StateTaskServiceCallback):
         def __init__(self) -> None:
@@ -370,14 +341,14 @@ def _codebuild_sync_service() -> Any:
                 build["logs"] = {"groupName": f"/aws/codebuild/{PROJECT}", "deepLink": f"https://logs/{build_id}"}
                 build = json.loads(json.dumps(build, default=str))
                 if BUILDS.outcome == "SUCCEEDED":
-                    return {"Build": sfn_cased(build)}
+                    return {"Build": _recase(build, str.upper)}
                 raise FailureEventException(FailureEvent(
                     env=env, error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
                     event_type=HistoryEventType.TaskFailed,
                     event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
                         resource=self._get_sfn_resource(), resourceType=self._get_sfn_resource_type(),
                         error=StatesErrorNameType.StatesTaskFailed.to_name(),
-                        cause=json.dumps({"Build": sfn_cased(build)})))))
+                        cause=json.dumps({"Build": _recase(build, str.upper)})))))
 
             return resolve_build
 
