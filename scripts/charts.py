@@ -33,7 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from warehouse import AthenaWarehouse, LocalWarehouse, Warehouse, WarehouseError  # noqa: E402
+from warehouse import AthenaWarehouse, LocalWarehouse, Warehouse, WarehouseError, open_warehouse  # noqa: E402
 
 # The endpoints a chart shows apart (the rest are summed): a plotting choice, not the data's.
 TOP_ENDPOINTS = 7
@@ -608,7 +608,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lake_root = args.lake_root.resolve()
     out = lake_root / "charts"
     try:
-        warehouse: Warehouse = LocalWarehouse(lake_root) if args.target == "local" else AthenaWarehouse()
+        warehouse: Warehouse = open_warehouse(args.target, lake_root)
     except ChartsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -47,7 +47,7 @@ def main() -> int:
         for table in silver_tables + gold_tables:
             print(f"  {table:<34}{count(f'select count(*) from {table}'):>10,}")
     print("\nBusiest endpoints on the latest day (gold.daily_endpoint_metrics):")
-    rows = [tuple(row.values()) for row in reader.rows(
+    rows = reader.tuples(
         """
         select event_date, endpoint, total_requests, round(error_rate, 4), round(p95_response_ms, 1)
         from gold.daily_endpoint_metrics
@@ -55,7 +55,7 @@ def main() -> int:
         order by total_requests desc
         limit 5
         """
-    )]
+    )
     reader.close()
     print(f"  {'event_date':<12}{'endpoint':<22}{'requests':>10}{'error_rate':>12}{'p95_ms':>10}")
     for row in rows:

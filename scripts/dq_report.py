@@ -217,10 +217,7 @@ def read_lake(lake: Path, manifest: dict[str, Any] | None, now: datetime, notes:
     criteria = freshness_criteria(manifest)
     warehouse = lake / "warehouse.duckdb"
     reader = LocalWarehouse(lake, required=False)  # without a warehouse yet, in memory: the Parquet is still read
-
-    def fetch(sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(row.values()) for row in reader.rows(sql)]
-
+    fetch = reader.tuples
     try:
         for dataset in datasets:
             files = _parquet(lake / "quarantine" / dataset)

@@ -4,7 +4,7 @@
     from warehouse import open_warehouse, WarehouseError
     wh = open_warehouse("local", lake_root)   # $LAKE_ROOT/warehouse.duckdb, read-only
     wh = open_warehouse("athena")             # Athena, settings as the athena dbt profile's
-    rows = wh.rows("select ...")               # a list of {column: value}
+    rows = wh.rows("select ...")               # a list of {column: value}; wh.tuples(...) as tuples
     wh.close()
 
 On Athena the settings come from the same environment variables as the athena profile of profiles.example.yml:
@@ -42,14 +42,12 @@ class Warehouse:
             return default
         return next(iter(found[0].values())) if found else default
 
+    def tuples(self, query: str) -> list[tuple[Any, ...]]:
+        """The rows as tuples, in the query's column order."""
+        return [tuple(row.values()) for row in self.rows(query)]
+
     def close(self) -> None:
         pass
-
-    def __enter__(self) -> Warehouse:
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        self.close()
 
 
 class LocalWarehouse(Warehouse):
