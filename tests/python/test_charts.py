@@ -50,6 +50,20 @@ def charts(demo_lake: Any) -> dict[str, dict[str, Any]]:
     return {chart["name"]: chart for chart in manifest["charts"]}
 
 
+@pytest.fixture(scope="module")
+def chart_sql(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The chart queries as dbt compiles them for a target (scripts/charts.py chart_sql): one compile per target for
+    the module."""
+    compiled: dict[str, dict[str, str]] = {}
+
+    def for_target(target: str) -> dict[str, str]:
+        if target not in compiled:
+            compiled[target] = load_script().chart_sql(target, tmp_path_factory.mktemp(f"charts-{target}"))
+        return compiled[target]
+
+    return for_target
+
+
 def money(value: Decimal) -> float:
     return float(value)
 
@@ -293,7 +307,7 @@ def test_exposures_declare_every_chart_and_lead_back_to_the_raw_contracts(
         assert reached == datasets, name
 
 
-def test_every_chart_query_is_a_dbt_analysis_compiled_for_athena_over_the_gold_database(tmp_path: Path) -> None:
+def test_every_chart_query_is_a_dbt_analysis_compiled_for_athena_over_the_gold_database(chart_sql: Any) -> None:
     """Each chart query is analyses/charts/chart_<query>.sql. Compiled by dbt for the athena target it reads only
     gold tables of the env's gold database, parses as Athena SQL and as DuckDB SQL, and passes the project's
     sqlfluff rules as Athena SQL (`make lint` lints the analyses themselves, with the dbt templater)."""
@@ -302,7 +316,7 @@ def test_every_chart_query_is_a_dbt_analysis_compiled_for_athena_over_the_gold_d
     script = load_script()
     analyses = {p.stem.removeprefix("chart_") for p in (REPO / "analyses" / "charts").glob("chart_*.sql")}
     assert {q for _, queries in script.REGISTRY for q in queries} == analyses
-    compiled = script.chart_sql("athena", tmp_path)
+    compiled = chart_sql("athena")
     assert set(compiled) == analyses
     # dbt quotes the relation names it renders: not the author's quoting (references.quoting), and `make lint`
     # lints the analyses as written.
@@ -339,7 +353,7 @@ def test_no_sql_is_left_in_the_charts_script() -> None:
 
 
 def test_the_athena_target_runs_the_same_queries_on_the_lake_env_gold_database(
-        demo_lake: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        demo_lake: Any, monkeypatch: pytest.MonkeyPatch, chart_sql: Any) -> None:
     """Offline: pyathena.connect is replaced by DuckDB with the demo gold tables as `awsdatacatalog.dev_gold` (no AWS
     here), to check the Athena path's settings and the SQL dbt compiles for it: it returns what the local path
     returns."""
@@ -369,7 +383,7 @@ def test_the_athena_target_runs_the_same_queries_on_the_lake_env_gold_database(
     assert settings == {"s3_staging_dir": "s3://results-bucket/charts/", "region_name": "eu-west-1",
                         "work_group": "analysts", "schema_name": "dev_gold"}
     local = script.LocalWarehouse(demo_lake.lake)
-    athena_sql, local_sql = script.chart_sql("athena", tmp_path / "athena"), script.chart_sql("local", tmp_path)
+    athena_sql, local_sql = chart_sql("athena"), chart_sql("local")
     try:
         for name, sql in athena_sql.items():
             assert sql != local_sql[name]  # each target's own relation names ...
@@ -380,8 +394,8 @@ def test_the_athena_target_runs_the_same_queries_on_the_lake_env_gold_database(
         athena.close()
 
 
-def test_empty_gold_tables_give_placeholder_charts(demo_lake: Any, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_empty_gold_tables_give_placeholder_charts(demo_lake: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   chart_sql: Any) -> None:
     """A dataset with no raw files builds empty gold tables: each chart then says so instead of crashing."""
     import duckdb
 
@@ -397,7 +411,7 @@ def test_empty_gold_tables_give_placeholder_charts(demo_lake: Any, tmp_path: Pat
     script = load_script()
     warehouse = script.LocalWarehouse(lake)
     try:
-        plotter = script.Plotter(warehouse, script.chart_sql("local", tmp_path / "target"))
+        plotter = script.Plotter(warehouse, chart_sql("local"))
         charts = list(plotter.charts())  # drawing is what `make charts` tests; here only that nothing breaks
         for chart in charts:
             plotter.plt.close(chart.figure)
