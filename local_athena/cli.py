@@ -182,7 +182,7 @@ SCHEDULED_BUILD = ("make", "--no-print-directory", "scheduled-build", "DBT_TARGE
 def _dbt_env(stack: stacks.Stack) -> dict[str, str]:
     """dbt's environment on the local Athena: the stack's endpoints and credentials, and the target, log and report
     folders under $LAKE_ROOT/.athena-local/, apart from the DuckDB build's."""
-    state = lake_root() / ".athena-local"
+    state = stacks.state_dir(lake_root())
     return {**_with_stack_env(stack),
             "DBT_TARGET_PATH": os.environ.get("ATHENA_DBT_TARGET_PATH") or str(state / "target"),
             "DBT_LOG_PATH": os.environ.get("ATHENA_DBT_LOG_PATH") or str(state / "logs"),
