@@ -179,12 +179,17 @@ def cmd_sync_bronze(_: argparse.Namespace) -> int:
 SCHEDULED_BUILD = ("make", "--no-print-directory", "scheduled-build", "DBT_TARGET=athena")
 
 
+def _athena_target_path() -> Path:
+    """dbt's target folder for the local Athena's builds, apart from the DuckDB build's."""
+    return Path(os.environ.get("ATHENA_DBT_TARGET_PATH") or stacks.state_dir(lake_root()) / "target")
+
+
 def _dbt_env(stack: stacks.Stack) -> dict[str, str]:
     """dbt's environment on the local Athena: the stack's endpoints and credentials, and the target, log and report
     folders under $LAKE_ROOT/.athena-local/, apart from the DuckDB build's."""
     state = stacks.state_dir(lake_root())
     return {**_with_stack_env(stack),
-            "DBT_TARGET_PATH": os.environ.get("ATHENA_DBT_TARGET_PATH") or str(state / "target"),
+            "DBT_TARGET_PATH": str(_athena_target_path()),
             "DBT_LOG_PATH": os.environ.get("ATHENA_DBT_LOG_PATH") or str(state / "logs"),
             "REPORTS_DIR": str(state / "reports")}
 
@@ -212,8 +217,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if stack is None:
         print(f"error: no local Athena is running for {lake_root()}", file=sys.stderr)
         return 1
-    return compare.main(stack, lake_root(), Path(os.environ.get("ATHENA_DBT_TARGET_PATH")
-                                                 or lake_root() / ".athena-local" / "target"))
+    return compare.main(stack, lake_root(), _athena_target_path())
 
 
 def _records(name: str) -> list[dict]:
