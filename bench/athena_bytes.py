@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.incremental import START, generate
-from bench.procs import BIN, log, run
-from bench.workspace import Workspace
+from bench.procs import BIN, Lake, log, run
 
 MB = 1024 * 1024
 MIN_BILLED_BYTES = 10 * MB  # Athena bills at least 10 MB a query, rounded up to the megabyte; DDL is free
@@ -144,19 +143,19 @@ def figure_of(days: int, statements: list[Statement], owner: dict[str, str]) -> 
 def run_section(work: Path, histories: list[int], rows_per_day: int) -> list[AthenaFigure]:
     histories = sorted(histories)
     raw = generate(work.parent / "incremental", histories[-1] + 1, rows_per_day)
-    chain = Workspace(work / "chain").fresh()
+    chain = Lake.under(work / "chain").fresh()
     env = {**chain.env(), "LOCAL_ATHENA_TABLE_BYTES": "1"}  # the stack logs each statement's bytes per table
     python = str(BIN / "python")
-    statements_log = chain.lake / ".athena-local" / "statements.jsonl"
-    manifest_path = chain.lake / ".athena-local" / "target" / "manifest.json"
+    statements_log = chain.root / ".athena-local" / "statements.jsonl"
+    manifest_path = chain.root / ".athena-local" / "target" / "manifest.json"
 
     def athena(name: str, *args: str) -> float:
-        return run([python, "-m", "local_athena", *args], env, chain.root / "cmd-logs" / f"{name}.log").seconds
+        return run([python, "-m", "local_athena", *args], env, chain.command_logs / f"{name}.log").seconds
 
     def ingest(first: int, last: int) -> None:
-        run([python, "-m", "bench.history", "--lake", str(chain.lake), "--source", str(raw), "--start",
+        run([python, "-m", "bench.history", "--lake", str(chain.root), "--source", str(raw), "--start",
              START.isoformat(), "--from-day", str(first), "--to-day", str(last)], env,
-            chain.root / "cmd-logs" / f"history-{first}-{last}.log")
+            chain.command_logs / f"history-{first}-{last}.log")
         athena(f"sync-{first}-{last}", "sync-bronze")
 
     figures = []
@@ -175,7 +174,7 @@ def run_section(work: Path, histories: list[int], rows_per_day: int) -> list[Ath
             owner = owners(json.loads(manifest_path.read_text()))
             figure = figure_of(days, read_statements(statements_log, mark), owner)
             figure.seconds = seconds
-            figure.bronze_new_bytes = new_partition_bytes(chain.lake, START + timedelta(days=days))
+            figure.bronze_new_bytes = new_partition_bytes(chain.root, START + timedelta(days=days))
             figures.append(figure)
             total = figure.total()
             log(f"athena: {days} days: {total.statements} statements, {total.bytes / MB:.1f} MB scanned, "
@@ -190,7 +189,7 @@ def run_section(work: Path, histories: list[int], rows_per_day: int) -> list[Ath
         figures.append(figure)
         log(f"athena: no-op build: {figure.total().bytes / MB:.2f} MB scanned")
     finally:
-        run([python, "-m", "local_athena", "stop"], env, chain.root / "cmd-logs" / "stop.log", ok=(0, 1, 2))
+        run([python, "-m", "local_athena", "stop"], env, chain.command_logs / "stop.log", ok=(0, 1, 2))
     return figures
 
 

@@ -20,9 +20,8 @@ from typing import Any
 import duckdb
 
 from bench.history import deliver, files_by_day
-from bench.procs import BIN, log, run
+from bench.procs import BIN, Lake, dbt, ingest, log, run
 from bench.profiling import Profile, compiled_models, profile_select
-from bench.workspace import Workspace
 
 START = date(2026, 11, 1)
 SILVER_SELECT = "path:models/silver"
@@ -55,10 +54,10 @@ class HistoryFigure:
         return min(self.build_seconds)
 
 
-def _bronze_counts(ws: Workspace) -> tuple[dict[str, int], dict[str, int]]:
+def _bronze_counts(ws: Lake) -> tuple[dict[str, int], dict[str, int]]:
     rows, files = {}, {}
     with duckdb.connect() as con:
-        for folder in sorted((ws.lake / "bronze").iterdir()):
+        for folder in sorted((ws.root / "bronze").iterdir()):
             found = list(folder.glob("ingest_date=*/*.parquet"))
             files[folder.name] = len(found)
             rows[folder.name] = con.execute(
@@ -66,7 +65,7 @@ def _bronze_counts(ws: Workspace) -> tuple[dict[str, int], dict[str, int]]:
     return rows, files
 
 
-def _node_times(ws: Workspace) -> tuple[dict[str, float], dict[str, str]]:
+def _node_times(ws: Lake) -> tuple[dict[str, float], dict[str, str]]:
     times, kinds = {}, {}
     for r in ws.run_results():
         name = r["unique_id"].split(".", 2)[-1]
@@ -75,8 +74,8 @@ def _node_times(ws: Workspace) -> tuple[dict[str, float], dict[str, str]]:
     return times, kinds
 
 
-def _profile_layer(ws: Workspace, layer: str, select: str, out: Path) -> list[Profile]:
-    ws.dbt(f"compile-{layer}", "compile", "-s", select)
+def _profile_layer(ws: Lake, layer: str, select: str, out: Path) -> list[Profile]:
+    dbt(ws, f"compile-{layer}", "compile", "-s", select)
     profiles = []
     for model, sql in compiled_models(ws.target, layer).items():
         profiles.append(profile_select(ws.warehouse, model, sql, out / f"{layer}-{model}.json"))
@@ -97,18 +96,18 @@ def run_section(work: Path, histories: list[int], rows_per_day: int, repeats: in
     histories = sorted(histories)
     raw = generate(work, histories[-1] + 1, rows_per_day)
     by_day = files_by_day(raw, START)
-    chain = Workspace(work / "chain").fresh()
+    chain = Lake.under(work / "chain").fresh()
     built_up_to = 0
-    copies: dict[int, tuple[Workspace, float]] = {}
+    copies: dict[int, tuple[Lake, float]] = {}
     for days in histories:
         started = time.perf_counter()
         log(f"incremental: ingesting history days {built_up_to}..{days - 1} (one run a day and dataset) ...")
-        run([str(BIN / "python"), "-m", "bench.history", "--lake", str(chain.lake), "--source", str(raw),
+        run([str(BIN / "python"), "-m", "bench.history", "--lake", str(chain.root), "--source", str(raw),
              "--start", START.isoformat(), "--from-day", str(built_up_to), "--to-day", str(days)],
-            chain.env(), chain.root / "cmd-logs" / f"history-{built_up_to}-{days}.log")
+            chain.env(), chain.command_logs / f"history-{built_up_to}-{days}.log")
         built_up_to = days
         log(f"incremental: dbt build of {days} days of history ...")
-        chain.dbt(f"build-history-{days}", "build")
+        dbt(chain, f"build-history-{days}", "build")
         copies[days] = (chain.copy_to(work / f"h{days}"), time.perf_counter() - started)
 
     figures = []
@@ -116,35 +115,35 @@ def run_section(work: Path, histories: list[int], rows_per_day: int, repeats: in
         ws, history_seconds = copies[days]
         bronze_rows, bronze_files = _bronze_counts(ws)
         before = len(ws.run_summaries())
-        deliver(raw, ws.lake, by_day.get(days, []))
+        deliver(raw, ws.root, by_day.get(days, []))
         log(f"incremental: {days} days of history: ingesting the new day ...")
-        ingest = ws.ingest(f"ingest-day-{days}", ingest_date=(START + timedelta(days=days)).isoformat())
+        ingested = ingest(ws, f"ingest-day-{days}", ingest_date=(START + timedelta(days=days)).isoformat())
         summaries = ws.run_summaries()[before:]
         new_rows = {s["dataset"]: s["totals"]["records_written"] for s in summaries}
         copies_run = [ws.copy_to(work / f"h{days}-run{i}") for i in range(repeats)]
         copies_build = [ws.copy_to(work / f"h{days}-build{i}") for i in range(repeats)]
         prof = ws.copy_to(work / f"h{days}-profile")
         run_seconds, build_seconds = [], []
-        best_build: Workspace | None = None
+        best_build: Lake | None = None
         for i in range(repeats):
             log(f"incremental: {days} days of history: dbt run, then dbt build (repeat {i + 1}/{repeats}) ...")
-            run_seconds.append(copies_run[i].dbt(f"run-{days}", "run").seconds)
-            build_seconds.append(copies_build[i].dbt(f"build-{days}", "build").seconds)
+            run_seconds.append(dbt(copies_run[i], f"run-{days}", "run").seconds)
+            build_seconds.append(dbt(copies_build[i], f"build-{days}", "build").seconds)
             if build_seconds[-1] == min(build_seconds):
                 best_build = copies_build[i]
         assert best_build is not None
         node_seconds, node_kinds = _node_times(best_build)
         log(f"incremental: {days} days of history: profiling the silver and gold incremental SELECTs ...")
-        silver = _profile_layer(prof, "silver", SILVER_SELECT, prof.root / "profiles")
-        prof.dbt("run-silver", "run", "-s", SILVER_SELECT)
-        gold = _profile_layer(prof, "gold", GOLD_SELECT, prof.root / "profiles")
+        silver = _profile_layer(prof, "silver", SILVER_SELECT, prof.root.parent / "profiles")
+        dbt(prof, "run-silver", "run", "-s", SILVER_SELECT)
+        gold = _profile_layer(prof, "gold", GOLD_SELECT, prof.root.parent / "profiles")
         figures.append(HistoryFigure(
             days=days, rows_per_day=rows_per_day, bronze_rows=bronze_rows, bronze_files=bronze_files,
-            new_day_rows=new_rows, ingest_seconds=ingest.seconds,
+            new_day_rows=new_rows, ingest_seconds=ingested.seconds,
             ingest_steady_seconds=sum(s["duration_seconds"] for s in summaries), run_seconds=run_seconds,
             build_seconds=build_seconds, node_seconds=node_seconds, node_kinds=node_kinds,
             silver_profiles=silver, gold_profiles=gold, history_build_seconds=history_seconds))
-        log(f"incremental: {days} days: ingest {ingest.seconds:.1f} s, dbt run {min(run_seconds):.1f} s, "
+        log(f"incremental: {days} days: ingest {ingested.seconds:.1f} s, dbt run {min(run_seconds):.1f} s, "
             f"dbt build {min(build_seconds):.1f} s")
     return figures
 

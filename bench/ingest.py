@@ -11,8 +11,7 @@ from pathlib import Path
 import duckdb
 
 from bench import data
-from bench.procs import BIN, dir_bytes, log, run
-from bench.workspace import Workspace
+from bench.procs import BIN, Lake, dir_bytes, ingest, log, run
 
 CORES = 2
 
@@ -43,7 +42,7 @@ class IngestFigure:
     bronze_bytes: int
     duckdb_seconds: float
     duckdb_bytes: int
-    workspace: Workspace
+    workspace: Lake
     # Spark's floor (bench/spark_floor.py): text reader, from_csv / from_json, zstd Parquet; wall, JVM start included
     floor_seconds: float = 0.0
     # Arrow's floor (`arrow_floor`): pyarrow reads the file and writes zstd Parquet, 2 threads, in this process
@@ -114,11 +113,11 @@ def arrow_floor(fmt: str, source: Path, out: Path) -> float:
 
 def spark_floor(work: Path, fmt: str, dataset: str, source: Path) -> float:
     """Wall seconds of bench/spark_floor.py on the file (a fresh process, as the job is)."""
-    ws = Workspace(work / f"floor-{dataset}")
-    out = ws.root / "out"
+    ws = Lake.under(work / f"floor-{dataset}")
+    out = ws.root.parent / "out"
     command = [str(BIN / "python"), "-m", "bench.spark_floor", "--format", fmt, "--source", str(source),
                "--out", str(out), "--dataset", dataset]
-    result = run(command, ws.env(**env_2_cores()), ws.root / "cmd-logs" / f"floor-{fmt}.log")
+    result = run(command, ws.env(**env_2_cores()), ws.command_logs / f"floor-{fmt}.log")
     shutil.rmtree(out, ignore_errors=True)
     return result.seconds
 
@@ -164,16 +163,16 @@ def measure(work: Path, fmt: str, rows: int, repeats: int = 1) -> IngestFigure:
     source = source_file(work, fmt, rows)
     best = None
     for attempt in range(1, repeats + 1):
-        ws = Workspace(work / f"{dataset}-{rows}").fresh()
-        raw = ws.lake / "raw" / dataset / name
+        ws = Lake.under(work / f"{dataset}-{rows}").fresh()
+        raw = ws.root / "raw" / dataset / name
         raw.parent.mkdir(parents=True)
         raw.hardlink_to(source)
         log(f"ingest: {rows:,} {fmt} rows with the Spark job (run {attempt} of {repeats}) ...")
         warm_cache(source)
-        result = ws.ingest(f"ingest-{dataset}-{rows}", dataset=dataset, **env_2_cores())
+        result = ingest(ws, f"ingest-{dataset}-{rows}", dataset=dataset, **env_2_cores())
         summary = ws.run_summaries()[-1]
         if best is None or result.seconds < best[0].seconds:
-            best = (result, summary, dir_bytes(ws.lake / "bronze" / dataset, ".parquet"))
+            best = (result, summary, dir_bytes(ws.root / "bronze" / dataset, ".parquet"))
     assert best is not None
     result, summary, bronze_bytes = best
     totals = summary["totals"]

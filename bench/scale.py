@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import ingest as ingest_section
-from bench.procs import Result, log
-from bench.workspace import Workspace
+from bench.procs import Lake, Result, dbt, ingest, log
 
 CORES = ingest_section.CORES
 
@@ -46,16 +45,16 @@ def run_section(work: Path, rows: int, ingested: ingest_section.IngestFigure | N
         raw_bytes = ingested.raw_bytes
     else:
         source = ingest_section.source_file(work, "csv", rows)
-        ws = Workspace(work / f"scale-{rows}").fresh()
-        raw = ws.lake / "raw" / "web_logs" / source.name
+        ws = Lake.under(work / f"scale-{rows}").fresh()
+        raw = ws.root / "raw" / "web_logs" / source.name
         raw.parent.mkdir(parents=True)
         raw.hardlink_to(source)
         log(f"scale: ingest of {rows:,} web-log rows ...")
-        result: Result = ws.ingest(f"scale-ingest-{rows}", **env_2_cores())
+        result: Result = ingest(ws, f"scale-ingest-{rows}", **env_2_cores())
         ingest_seconds, ingest_rss, reused = result.seconds, result.peak_tree_rss, False
         raw_bytes = source.stat().st_size
     log(f"scale: dbt build on {rows:,} web-log rows ...")
-    build = ws.dbt(f"scale-build-{rows}", "build", **env_2_cores())
+    build = dbt(ws, f"scale-build-{rows}", "build", **env_2_cores())
     import duckdb
 
     with duckdb.connect(str(ws.warehouse), read_only=True) as con:

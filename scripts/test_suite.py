@@ -4,7 +4,7 @@ The local-Athena module (marker `athena`) spends most of its 20-odd minutes wait
 the Athena API front and Trino, with about one and a half of the two cores busy; the rest of the suite is Spark, DuckDB
 and dbt work. Run one after the other they took 42 minutes on 2 cores; side by side the idle time of one is used by the
 other. Each process has its own pytest temporary folder, so neither can clean up the other's files, and every test
-already works in its own lake root and dbt target folder (tests/python/harness.py).
+already works in its own lake root and dbt target folder (testkit.Lake).
 
 The rest of the suite prints as it runs; the Athena half is written to test-output/pytest-athena.log, reported when it
 ends and printed in full if it failed. The exit status is non-zero if either half failed. Arguments go to both pytest

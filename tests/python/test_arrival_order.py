@@ -14,9 +14,9 @@ more than this test's whole budget, so most cases replay the ingest: the pool is
 batch's run id, ingested-at time and ingest_date partition, exactly as the job writes them. The first case of a
 session, and every tenth one (ARRIVAL_ORDER_REAL_INGEST=1 or 0: every case, none), runs the real ingest job for
 every batch instead, and checks that each run's bronze equals its replay column for column: the replay is faithful.
-dbt runs in this process with the project parsed once (`dbtRunner(manifest=...)`), persist_docs switched off in
-that in-memory manifest (column comments, ~20% of a run's cost, and no data), and `dbt run` (models only: the
-data tests are other tests' business, and the comparison here is the check).
+dbt runs in this process with the project parsed once (testkit: `lake.dbt(..., manifest=True)`), persist_docs
+switched off in that in-memory manifest (column comments, ~20% of a run's cost, and no data), and `dbt run` (models
+only: the data tests are other tests' business, and the comparison here is the check).
 
 Environment:
     ARRIVAL_ORDER_BATCHINGS=N   number of cases (default 10; `make soak` runs 100 from a random first seed)
@@ -43,6 +43,8 @@ from typing import Any
 import duckdb
 import pytest
 
+from testkit import CommandFailed, Lake, close_duckdb
+
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,76 +64,14 @@ REAL_INGEST = os.environ.get("ARRIVAL_ORDER_REAL_INGEST")  # "1": every case, "0
 
 # --- dbt in this process ------------------------------------------------------------------------------------
 
-_MANIFESTS: dict[tuple[str, str], Any] = {}
 
-
-@contextlib.contextmanager
-def _environ(**values: str) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+def dbt_run(lake: Lake, *args: str, context: str = "") -> None:
+    """`dbt run` (models only) on `lake`, in this process, on the project parsed once per lake path with
+    persist_docs off (testkit.dbt). A failure names the nodes that failed, after `context`."""
     try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def close_duckdb() -> None:
-    """dbt-duckdb keeps its DuckDB instance open in the process after an invocation: close it, so that the
-    warehouse can be read (read-only) or deleted, and the next invocation opens the file afresh."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    with DuckDBConnectionManager._LOCK:
-        if DuckDBConnectionManager._ENV is not None:
-            DuckDBConnectionManager._ENV.close()
-            DuckDBConnectionManager._ENV = None
-
-
-@dataclass
-class Dbt:
-    """dbt on the lake at `lake` (a fixed path: the parsed project renders LAKE_ROOT into the bronze sources)."""
-
-    lake: Path
-    work: Path
-
-    def _args(self) -> list[str]:
-        return ["--project-dir", str(REPO), "--profiles-dir", str(REPO / ".dbt"), "--target", "local",
-                "--target-path", str(self.work / "target"), "--log-path", str(self.work / "logs")]
-
-    def _env(self) -> contextlib.AbstractContextManager[None]:
-        return _environ(LAKE_ROOT=str(self.lake), DBT_TARGET="local")
-
-    def manifest(self) -> Any:
-        from dbt.cli.main import dbtRunner
-
-        key = (str(self.lake), str(REPO))
-        if key not in _MANIFESTS:
-            with self._env():
-                result = dbtRunner().invoke(["parse", "--quiet", *self._args()])
-            close_duckdb()
-            if not result.success:
-                pytest.fail(f"dbt parse failed: {result.exception}")
-            manifest = result.result
-            for node in manifest.nodes.values():  # comments only: no data changes, a fifth of the run time
-                if hasattr(node.config, "persist_docs"):
-                    node.config.persist_docs = {}
-            _MANIFESTS[key] = manifest
-        return _MANIFESTS[key]
-
-    def run(self, *args: str, context: str = "") -> None:
-        from dbt.cli.main import dbtRunner
-
-        manifest = self.manifest()
-        with self._env():
-            result = dbtRunner(manifest=manifest).invoke(["run", "--threads", "4", "--quiet", *args, *self._args()])
-        close_duckdb()
-        if not result.success:
-            failures = [f"{r.node.name}: {r.message}" for r in getattr(result.result, "results", None) or []
-                        if str(r.status) not in ("success", "skipped")]
-            pytest.fail(f"{context}dbt run {' '.join(args)} failed: {result.exception or ''}\n" + "\n".join(failures))
+        lake.dbt("run", "--threads", "4", "--quiet", *args, manifest=True, persist_docs=False)
+    except CommandFailed as failed:
+        raise CommandFailed(f"{context}{failed}") from None
 
 
 # --- reading and comparing warehouses ------------------------------------------------------------------------
@@ -331,11 +271,12 @@ def pool(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> Pool:
 
 
 @pytest.fixture(scope="module")
-def dbt_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dbt]:
-    """The one lake path dbt works on in this session (see Dbt); every case empties it first."""
+def dbt_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
+    """The one lake path dbt works on in this session (its parsed project renders LAKE_ROOT into the bronze
+    sources, so the manifest parsed once is only valid for it); every case empties it first."""
     work = tmp_path_factory.getbasetemp() / "dbt-in-process"
     work.mkdir(exist_ok=True)
-    yield Dbt(work / "lake", work)
+    yield Lake(work / "lake", work / "target", work / "logs")
     close_duckdb()
 
 
@@ -437,7 +378,7 @@ def _case_id(seed: int) -> str:
 
 @pytest.mark.parametrize("seed", SEEDS, ids=_case_id)
 def test_incremental_equals_full_refresh_whatever_the_arrival_order(
-    seed: int, pool: Pool, dbt_lake: Dbt, spark: Any
+    seed: int, pool: Pool, dbt_lake: Lake, spark: Any
 ) -> None:
     from glue_ingest.contracts import available_datasets
     from glue_ingest.run import DatasetPaths, ingest_dataset
@@ -454,7 +395,7 @@ def test_incremental_equals_full_refresh_whatever_the_arrival_order(
                     f"({'real' if real_ingest else 'replayed'} ingest):\n{message}\nbatching:\n{plan}\n{rerun}",
                     pytrace=False)
 
-    lake = dbt_lake.lake
+    lake = dbt_lake.root
     close_duckdb()
     shutil.rmtree(lake, ignore_errors=True)
     lake.mkdir(parents=True)
@@ -470,14 +411,14 @@ def test_incremental_equals_full_refresh_whatever_the_arrival_order(
                     check_replay_is_faithful(pool.units, lake, dataset, paths, started, batch.ingest_date)
                 elif paths:
                     replay_ingest(pool.units, lake, dataset, paths, started, batch.ingest_date)
-            dbt_lake.run(context=f"seed {seed}, batch {i}: ")
+            dbt_run(dbt_lake, context=f"seed {seed}, batch {i}: ")
     except (AssertionError, pytest.fail.Exception) as exc:
         fail(str(exc))
     except Exception as exc:  # the ingest job's own errors too: with the seed
         fail(f"{type(exc).__name__}: {exc}")
 
     incremental = read_tables(lake / "warehouse.duckdb")
-    dbt_lake.run("--full-refresh", context=f"seed {seed}, full refresh: ")
+    dbt_run(dbt_lake, "--full-refresh", context=f"seed {seed}, full refresh: ")
     full = read_tables(lake / "warehouse.duckdb")
 
     gold = [name for name in full if name.startswith("gold.")]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import re
 import socket
 import subprocess
@@ -27,6 +26,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
 from local_athena.compare import p95_rank_ok
+from testkit import Lake
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = "dev"
@@ -80,14 +80,11 @@ def client(name: str, env: dict[str, str]):  # noqa: ANN201 - a boto3 client
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-def dbt(args: list[str], env: dict[str, str], tmp: Path, tag: str) -> Path:
-    target = tmp / f"target-{tag}"
-    full_env = {**os.environ, **env, "LAKE_ROOT": str(tmp / "lake"), "DBT_PROFILES_DIR": str(REPO / ".dbt"),
-                "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(tmp / f"logs-{tag}")}
-    result = subprocess.run([str(REPO / ".venv" / "bin" / "dbt"), *args, "--target", "athena", "--threads", "1"],
-                            cwd=REPO, env=full_env, capture_output=True, text=True, timeout=600, check=False)
-    assert result.returncode == 0, result.stdout[-6000:]
-    return target
+def dbt(args: list[str], env: dict[str, str], tmp: Path, tag: str, ok: tuple[int, ...] | None = (0,)) -> Path:
+    """`dbt <args> --target athena --threads 1` against moto; returns its target folder. `ok=None`: any exit."""
+    lake = Lake(tmp / "lake", tmp / f"target-{tag}", tmp / f"logs-{tag}")
+    lake.dbt_cli(*args, "--threads", "1", target="athena", ok=ok, timeout=600, **env)
+    return lake.target
 
 
 def compiled_models(target: Path) -> dict[str, str]:
@@ -157,10 +154,7 @@ def test_dbt_athena_create_statements_parse_and_are_safe(catalog: dict[str, str]
     Athena SQL and creates an Iceberg/Parquet table in its own unique S3 folder, partitioned as configured."""
     athena = client("athena", catalog)
     before = set(athena.list_query_executions()["QueryExecutionIds"])
-    full_env = {**os.environ, **catalog, "LAKE_ROOT": str(tmp_path / "lake"), "DBT_PROFILES_DIR": str(REPO / ".dbt"),
-                "DBT_TARGET_PATH": str(tmp_path / "target-run"), "DBT_LOG_PATH": str(tmp_path / "logs-run")}
-    subprocess.run([str(REPO / ".venv" / "bin" / "dbt"), "run", "--target", "athena", "--threads", "1"],
-                   cwd=REPO, env=full_env, capture_output=True, text=True, timeout=600, check=False)
+    dbt(["run"], catalog, tmp_path, "run", ok=None)
     statements = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"]
                   for i in athena.list_query_executions()["QueryExecutionIds"] if i not in before]
     creates = {}
@@ -236,11 +230,7 @@ def test_keyed_merges_are_bounded_to_the_dates_they_touch(catalog: dict[str, str
     register_model_tables(catalog, json.loads((first / "manifest.json").read_text()))
     athena = client("athena", catalog)
     before = set(athena.list_query_executions()["QueryExecutionIds"])
-    full_env = {**os.environ, **catalog, "LAKE_ROOT": str(tmp_path / "lake"), "DBT_PROFILES_DIR": str(REPO / ".dbt"),
-                "DBT_TARGET_PATH": str(tmp_path / "target-merge"), "DBT_LOG_PATH": str(tmp_path / "logs-merge")}
-    subprocess.run([str(REPO / ".venv" / "bin" / "dbt"), "run", "--target", "athena", "--threads", "1", "--vars",
-                    vars_, "--select", "sales_transactions", "user_events"],
-                   cwd=REPO, env=full_env, capture_output=True, text=True, timeout=600, check=False)
+    dbt(["run", "--vars", vars_, "--select", "sales_transactions", "user_events"], catalog, tmp_path, "merge", ok=None)
     statements = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"]
                   for i in athena.list_query_executions()["QueryExecutionIds"] if i not in before]
     bounds = {}
@@ -291,9 +281,9 @@ def test_the_engine_check_catches_a_planted_call(tmp_path: Path) -> None:
 # --- differential test: Athena SQL, run with Trino semantics on DuckDB, equals the local result -------------
 
 @pytest.fixture(scope="module")
-def local_lake(demo_lake) -> Path:  # noqa: ANN001 - a tests.python.harness.Workspace
+def local_lake(demo_lake: Lake) -> Path:
     """A small lake with every dataset, built locally with `make pipeline` (the session's shared demo lake)."""
-    return demo_lake.lake
+    return demo_lake.root
 
 
 def athena_sql_on_duckdb(sql: str, con: duckdb.DuckDBPyConnection) -> str:

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import duckdb
 import pytest
 
-from tests.python.harness import Workspace
+from testkit import Lake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -333,14 +333,14 @@ GOLD_LATE_EVENTS = ("select event_date::varchar, active_users, sessions, events 
 
 @dataclass
 class Matrix:
-    workspace: Workspace
+    workspace: Lake
     outputs: list[str]  # stdout of each `make pipeline`
     gold_after_run1: dict[str, list[tuple]]
     connection: duckdb.DuckDBPyConnection | None = None  # opened after both runs (dbt needs the write lock)
 
     @property
     def lake(self) -> Path:
-        return self.workspace.lake
+        return self.workspace.root
 
     def summaries(self, dataset: str) -> list[dict[str, Any]]:
         """The ingest's run summaries of a dataset, oldest first (a run with nothing new writes none)."""
@@ -364,13 +364,13 @@ def deliver(lake: Path, case: Case, files: dict[str, str | bytes]) -> None:
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
-    workspace = Workspace.under(tmp_path_factory.mktemp("bad_input_matrix"))
+    workspace = Lake.under(tmp_path_factory.mktemp("bad_input_matrix"))
     for case in CASES:
-        deliver(workspace.lake, case, case.files)
+        deliver(workspace.root, case, case.files)
     first = workspace.make("pipeline").stdout
     snapshot = {sql: workspace.query(sql) for sql in (GOLD_LATE_WEB, GOLD_LATE_EVENTS)}
     for case in CASES:
-        deliver(workspace.lake, case, case.run2)
+        deliver(workspace.root, case, case.run2)
     second = workspace.make("pipeline").stdout
     matrix = Matrix(workspace, [first, second], snapshot)
     yield matrix

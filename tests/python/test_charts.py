@@ -10,7 +10,6 @@ import importlib.util
 import json
 import re
 import struct
-import subprocess
 import sys
 from collections import Counter, defaultdict
 from datetime import date
@@ -22,7 +21,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from tests.python.harness import REPO
+from testkit import REPO, Lake
 
 pytestmark = [pytest.mark.e2e]
 
@@ -45,7 +44,7 @@ def load_script() -> Any:
 @pytest.fixture(scope="module")
 def charts(demo_lake: Any) -> dict[str, dict[str, Any]]:
     demo_lake.make("charts")
-    manifest = json.loads((demo_lake.lake / "charts" / "charts.json").read_text())
+    manifest = json.loads((demo_lake.root / "charts" / "charts.json").read_text())
     assert manifest["target"] == "local"
     return {chart["name"]: chart for chart in manifest["charts"]}
 
@@ -82,7 +81,7 @@ def png_size(path: Path) -> tuple[int, int]:
 def test_every_chart_is_a_titled_png_of_sensible_size(demo_lake: Any, charts: dict[str, dict[str, Any]]) -> None:
     assert set(charts) == EXPECTED_CHARTS
     for name, chart in charts.items():
-        path = demo_lake.lake / "charts" / chart["file"]
+        path = demo_lake.root / "charts" / chart["file"]
         assert path.name == f"{name}.png"
         width, height = png_size(path)
         assert 900 <= width <= 2400 and 400 <= height <= 2000, (name, width, height)
@@ -382,7 +381,7 @@ def test_the_athena_target_runs_the_same_queries_on_the_lake_env_gold_database(
     athena = script.AthenaWarehouse()
     assert settings == {"s3_staging_dir": "s3://results-bucket/charts/", "region_name": "eu-west-1",
                         "work_group": "analysts", "schema_name": "dev_gold"}
-    local = script.LocalWarehouse(demo_lake.lake)
+    local = script.LocalWarehouse(demo_lake.root)
     athena_sql, local_sql = chart_sql("athena"), chart_sql("local")
     try:
         for name, sql in athena_sql.items():
@@ -422,11 +421,10 @@ def test_empty_gold_tables_give_placeholder_charts(demo_lake: Any, tmp_path: Pat
 
 
 def test_a_missing_warehouse_says_to_run_the_pipeline(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "scripts/charts.py", "--target", "local", "--lake-root",
-                             str(tmp_path / "lake")], cwd=REPO, capture_output=True, text=True, timeout=120,
-                            check=False)
-    assert result.returncode == 1
-    assert "make pipeline" in result.stderr and "Traceback" not in result.stderr
+    lake = Lake.under(tmp_path)
+    result = lake.run(["python", "scripts/charts.py", "--target", "local", "--lake-root", str(lake.root)], ok=[1],
+                      timeout=120)
+    assert "make pipeline" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "lake").exists()
 
 

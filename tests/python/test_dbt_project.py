@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from testkit import Lake
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
@@ -19,13 +20,9 @@ import contracts_to_dbt  # noqa: E402
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    target = tmp_path_factory.mktemp("dbt-parse")
-    env = {**os.environ, "LAKE_ROOT": str(target / "lake"), "DBT_PROFILES_DIR": str(REPO / ".dbt"),
-           "DBT_TARGET_PATH": str(target / "target"), "DBT_LOG_PATH": str(target / "logs")}
-    result = subprocess.run([str(REPO / ".venv" / "bin" / "dbt"), "parse"], cwd=REPO, env=env,
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout
-    return json.loads((target / "target" / "manifest.json").read_text())
+    lake = Lake.under(tmp_path_factory.mktemp("dbt-parse"))
+    lake.dbt("parse")
+    return json.loads((lake.target / "manifest.json").read_text())
 
 
 def test_every_model_source_and_column_is_described(manifest: dict) -> None:

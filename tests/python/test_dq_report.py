@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.python.harness import REPO, Workspace
+from testkit import Lake
 from tests.python.oracle import sales as sales_oracle
 from tests.python.oracle import user_events as user_events_oracle
 from tests.python.oracle import web_logs as web_logs_oracle
@@ -32,20 +31,19 @@ DELETED = 3  # silver.web_requests rows deleted before the build
 
 
 @pytest.fixture(scope="module")
-def broken(demo_lake: Workspace, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    workspace = Workspace.under(tmp_path_factory.mktemp("dq"))
-    shutil.copytree(demo_lake.lake, workspace.lake, ignore=shutil.ignore_patterns("reports"))
+def broken(demo_lake: Lake, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    workspace = Lake.under(tmp_path_factory.mktemp("dq"))
+    shutil.copytree(demo_lake.root, workspace.root, ignore=shutil.ignore_patterns("reports"))
     with duckdb.connect(str(workspace.warehouse)) as con:
         deleted = con.execute(
             "select _source_file, _record_number from silver.web_requests order by 1, 2 limit ?", [DELETED]
         ).fetchall()
         con.execute("delete from silver.web_requests where (_source_file, _record_number) in "
                     "(select _source_file, _record_number from silver.web_requests order by 1, 2 limit ?)", [DELETED])
-    build = subprocess.run([str(REPO / ".venv/bin/dbt"), "build", "--target", "local", "--select", "web_requests+"],
-                           cwd=REPO, env=workspace.env(), capture_output=True, text=True, timeout=600, check=False)
-    assert build.returncode != 0, f"the build should fail its reconciliation test:\n{build.stdout[-3000:]}"
-    result = workspace.run([".venv/bin/python", "scripts/dq_report.py", "--target", "local"])
-    reports = workspace.lake / "reports"
+    build = workspace.dbt("build", "--select", "web_requests+", check=False)
+    assert not build.success, "the build should fail its reconciliation test"
+    result = workspace.run(["python", "scripts/dq_report.py", "--target", "local"])
+    reports = workspace.root / "reports"
     return {"workspace": workspace, "deleted": deleted, "stdout": result.stdout,
             "json": json.loads((reports / "data_quality.json").read_text()),
             "markdown": (reports / "data_quality.md").read_text(),
@@ -53,7 +51,7 @@ def broken(demo_lake: Workspace, tmp_path_factory: pytest.TempPathFactory) -> di
 
 
 def test_reject_counts_by_reason_equal_the_oracles(broken: dict[str, Any]) -> None:
-    raw = broken["workspace"].lake / "raw"
+    raw = broken["workspace"].root / "raw"
     sales = sales_oracle.compute_dir(raw)
     expected = {
         "web_logs": web_logs_oracle.compute(raw / "web_logs").rejected,
@@ -68,7 +66,7 @@ def test_reject_counts_by_reason_equal_the_oracles(broken: dict[str, Any]) -> No
 
 
 def test_quarantine_counts_equal_the_malformed_records_planted(broken: dict[str, Any]) -> None:
-    lake = broken["workspace"].lake
+    lake = broken["workspace"].root
     sales = sales_oracle.compute_dir(lake / "raw")
     oracle = {
         "web_logs": web_logs_oracle.compute(lake / "raw" / "web_logs").quarantined,
@@ -132,7 +130,7 @@ def test_a_failed_test_links_to_its_stored_failing_rows(broken: dict[str, Any]) 
 
 
 def test_freshness_and_row_counts_per_layer(broken: dict[str, Any]) -> None:
-    lake = broken["workspace"].lake
+    lake = broken["workspace"].root
     report = broken["json"]
     with duckdb.connect() as con:
         for dataset, fresh in report["freshness"]["ingest"].items():
@@ -153,22 +151,20 @@ def test_freshness_and_row_counts_per_layer(broken: dict[str, Any]) -> None:
 
 
 def test_missing_run_results_is_a_clear_error(tmp_path: Path) -> None:
-    workspace = Workspace.under(tmp_path)
-    result = subprocess.run([".venv/bin/python", "scripts/dq_report.py", "--target", "local"], cwd=REPO,
-                            env=workspace.env(), capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 2
-    assert f"run_results.json not found: {workspace.target}/run_results.json" in result.stderr
-    assert not (workspace.lake / "reports").exists()
+    workspace = Lake.under(tmp_path)
+    result = workspace.run(["python", "scripts/dq_report.py", "--target", "local"], ok=[2], timeout=60)
+    assert f"run_results.json not found: {workspace.target}/run_results.json" in result.output
+    assert not (workspace.root / "reports").exists()
 
 
-def test_make_pipeline_writes_the_report_of_its_own_build(demo_lake: Workspace) -> None:
+def test_make_pipeline_writes_the_report_of_its_own_build(demo_lake: Lake) -> None:
     """`make dbt-build` (inside `make pipeline`) writes the report right after the build: it counts every data
     test and unit test of the project, and on the clean demo sample none failed."""
-    report = json.loads((demo_lake.lake / "reports" / "data_quality.json").read_text())
+    report = json.loads((demo_lake.root / "reports" / "data_quality.json").read_text())
     manifest = json.loads((demo_lake.target / "manifest.json").read_text())
     expected = sum(1 for n in manifest["nodes"].values() if n["resource_type"] in ("test", "unit_test"))
     expected += len(manifest.get("unit_tests", {}))
     assert report["dbt"]["command"] == "build"
     assert report["tests"]["total"] == expected
     assert report["tests"]["failed"] == report["tests"]["errored"] == 0
-    assert (demo_lake.lake / "reports" / "data_quality.md").read_text().startswith("#")
+    assert (demo_lake.root / "reports" / "data_quality.md").read_text().startswith("#")

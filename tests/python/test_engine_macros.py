@@ -13,7 +13,7 @@ import json
 import duckdb
 import pytest
 
-from tests.python.harness import REPO, Workspace
+from testkit import Lake
 
 TARGET_ROWS = [("A", "2026-01-01"), ("B", "2026-01-05"), ("C", "2026-02-01"), ("E", None)]
 SOURCES = {
@@ -41,9 +41,9 @@ JSON_EXPECTED = {"a": "x y", "n": "5", "f": "1.5", "t": "true", "z": None, "o": 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    workspace = Workspace.under(tmp_path_factory.mktemp("merge-bounds"))
-    workspace.lake.mkdir(parents=True)
-    with duckdb.connect(str(workspace.warehouse)) as con:
+    lake = Lake.under(tmp_path_factory.mktemp("merge-bounds"))
+    lake.root.mkdir(parents=True)
+    with duckdb.connect(str(lake.warehouse)) as con:
         con.execute("create schema t")
         for name, rows in {"target": TARGET_ROWS, **SOURCES}.items():
             con.execute(f"create table t.{name} (k varchar, d date)")
@@ -57,9 +57,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
               + "".join(f"{{% do json.update({{'{key}': run_query('select ' ~ json_text(doc, '$.{key}'))"
                         f".columns[0].values()[0]}}) %}}" for key in JSON_EXPECTED)
               + "{% endif %}{% do out.update({'json': json}) %}{{ tojson(out) }}")
-    result = workspace.run([str(REPO / ".venv/bin/dbt"), "compile", "--quiet", "--inline", inline,
-                            "--vars", json.dumps({"json_doc": JSON_DOC})])
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    result = lake.dbt("compile", "--quiet", "--inline", inline, "--vars", json.dumps({"json_doc": JSON_DOC}))
+    return json.loads(result.result.results[0].node.compiled_code)
 
 
 def test_a_correction_bounds_the_merge_to_its_old_and_new_dates(results: dict) -> None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
-from tests.python.harness import REPO, Workspace
+from testkit import Lake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -28,62 +29,68 @@ def event(event_id: str, user: str, at: str) -> str:
                        "product_id": "P1", "category": "Books", "price": None, "event_timestamp": at})
 
 
-def rows(workspace: Workspace, sql: str) -> list[tuple]:
-    with duckdb.connect(str(workspace.warehouse), read_only=True) as con:
+def rows(lake: Lake, sql: str) -> list[tuple]:
+    with duckdb.connect(str(lake.warehouse), read_only=True) as con:
         return con.execute(sql).fetchall()
 
 
-def compiled(workspace: Workspace, name: str = "user_features.sql") -> str:
-    return next((workspace.target / "compiled").rglob(name)).read_text()
+def compiled(lake: Lake, name: str = "user_features.sql") -> str:
+    return next((lake.target / "compiled").rglob(name)).read_text()
 
 
 RELATIONSHIP = "relationships_user_features_*"  # its file name is shortened with a hash
 
 
-def test_entity_tables_rebuild_only_on_change_and_return_from_an_as_of_date(tmp_path: Path) -> None:
-    workspace = Workspace.under(tmp_path)
-    events = workspace.lake / "raw" / "user_events"
+def pipeline(lake: Lake, spark: Any) -> None:
+    """`make pipeline`'s two steps, in this process: the ingest job on user_events, then `dbt build`."""
+    lake.ingest(spark, dataset="user_events")
+    lake.dbt("build")
+
+
+def test_entity_tables_rebuild_only_on_change_and_return_from_an_as_of_date(tmp_path: Path, spark: Any) -> None:
+    lake = Lake.under(tmp_path)
+    events = lake.root / "raw" / "user_events"
     events.mkdir(parents=True)
     (events / "day1.jsonl").write_text(
         event("E1", "u1", "2026-11-01T10:00:00Z") + "\n" + event("E2", "u2", "2026-11-03T10:00:00Z") + "\n")
-    workspace.make("pipeline")
+    pipeline(lake, spark)
     expected = [("u1", 1, 2, "2026-11-03"), ("u2", 1, 0, "2026-11-03")]
-    assert rows(workspace, FEATURES) == expected
+    assert rows(lake, FEATURES) == expected
 
     # Nothing new: the model reads nothing (its filter renders `false`), and the table is left as it is.
-    workspace.make("pipeline")
-    assert "and false" in compiled(workspace), compiled(workspace)
-    assert rows(workspace, FEATURES) == expected
+    pipeline(lake, spark)
+    assert "and false" in compiled(lake), compiled(lake)
+    assert rows(lake, FEATURES) == expected
     # Its relationships test reads neither the model nor user_events.
-    relationship = compiled(workspace, RELATIONSHIP)
+    relationship = compiled(lake, RELATIONSHIP)
     assert "is not null and false" in relationship and "where false" in relationship, relationship
 
     # As of 2026-11-02: u2's event is after it; u1 is one day back.
-    dbt = [str(REPO / ".venv" / "bin" / "dbt"), "build", "--select", "user_features", "--exclude-resource-type",
-           "unit_test"]
-    workspace.run([*dbt, "--vars", "{as_of_date: '2026-11-02'}"])
-    assert rows(workspace, FEATURES) == [("u1", 1, 1, "2026-11-02")]
-    workspace.run([*dbt, "--vars", "{as_of_date: '2026-11-02'}"])  # the same again: still rebuilt, still as of it
-    assert rows(workspace, FEATURES) == [("u1", 1, 1, "2026-11-02")]
+    build = ["build", "--select", "user_features", "--exclude-resource-type", "unit_test", "--vars",
+             "{as_of_date: '2026-11-02'}"]
+    lake.dbt(*build)
+    assert rows(lake, FEATURES) == [("u1", 1, 1, "2026-11-02")]
+    lake.dbt(*build)  # the same again: still rebuilt, still as of it
+    assert rows(lake, FEATURES) == [("u1", 1, 1, "2026-11-02")]
 
     # Without the var and with nothing new, the next build is a rebuild as of the default date, then no-ops again.
-    workspace.make("pipeline")
-    assert "and false" not in compiled(workspace)
-    assert rows(workspace, FEATURES) == expected
-    workspace.make("pipeline")
-    assert "and false" in compiled(workspace)
-    assert rows(workspace, FEATURES) == expected
+    pipeline(lake, spark)
+    assert "and false" not in compiled(lake)
+    assert rows(lake, FEATURES) == expected
+    pipeline(lake, spark)
+    assert "and false" in compiled(lake)
+    assert rows(lake, FEATURES) == expected
 
     # A new event for u2 rebuilds it: as of 2026-11-04.
     (events / "day2.jsonl").write_text(event("E3", "u2", "2026-11-04T09:00:00Z") + "\n")
-    workspace.make("pipeline")
-    assert rows(workspace, FEATURES) == [("u1", 1, 3, "2026-11-04"), ("u2", 2, 0, "2026-11-04")]
+    pipeline(lake, spark)
+    assert rows(lake, FEATURES) == [("u1", 1, 3, "2026-11-04"), ("u2", 2, 0, "2026-11-04")]
     # Its relationships test checks the users whose last event is on the date user_events touched, against
     # user_events on that date only (u1, last seen on 2026-11-01, was checked by the build that touched that date).
-    relationship = compiled(workspace, RELATIONSHIP)
+    relationship = compiled(lake, RELATIONSHIP)
     assert "cast(last_event_at as date) in (date '2026-11-04')" in relationship, relationship
     assert "event_date in (date '2026-11-04')" in relationship, relationship
-    with duckdb.connect(str(workspace.warehouse), read_only=True) as con:
+    with duckdb.connect(str(lake.warehouse), read_only=True) as con:
         assert con.execute(relationship).fetchall() == []
         # The scoped test fails on a user of that date whom user_events does not have there.
         child = re.search(r"from (\S+)\s+where user_id is not null", relationship)

@@ -39,7 +39,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.python.test_arrival_order import Dbt, close_duckdb, diff_tables, generate_sample, raw_files, read_tables
+from testkit import Lake, close_duckdb
+from tests.python.test_arrival_order import dbt_run, diff_tables, generate_sample, raw_files, read_tables
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
@@ -143,21 +144,21 @@ def reference(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> Iterator[
 
     work = tmp_path_factory.getbasetemp() / "dbt-in-process"  # the lake path test_arrival_order's dbt uses
     work.mkdir(exist_ok=True)
-    dbt = Dbt(work / "lake", work)
-    lake = dbt.lake
+    dbt = Lake(work / "lake", work / "target", work / "logs")
+    lake = dbt.root
     close_duckdb()
     shutil.rmtree(lake, ignore_errors=True)
     deliver(pool, lake, batch_a)
     for dataset in datasets:
         ingest(spark, lake, dataset, DAY_A, started(START_A, dataset))
-    dbt.run(context="batch A: ")
+    dbt_run(dbt, context="batch A: ")
     after_a = folder / "after-a"
     copy_lake(lake, after_a)
 
     deliver(pool, lake, batch_b)
     for dataset in datasets:
         ingest(spark, lake, dataset, DAY_B, started(START_B, dataset))
-    dbt.run(context="reference, batch B: ")
+    dbt_run(dbt, context="reference, batch B: ")
     close_duckdb()
     yield {
         "dbt": dbt, "pool": pool, "batch_b": batch_b, "after_a": after_a, "datasets": datasets,
@@ -200,8 +201,8 @@ def test_faults_in_ingest_and_dbt_leave_each_record_once_and_gold_as_a_clean_run
 ) -> None:
     from glue_ingest.commit import InjectedFault
 
-    dbt: Dbt = reference["dbt"]
-    lake, pool, datasets = dbt.lake, reference["pool"], reference["datasets"]
+    dbt: Lake = reference["dbt"]
+    lake, pool, datasets = dbt.root, reference["pool"], reference["datasets"]
     assert datasets == ["customers", "sales_transactions", "user_events", "web_logs"], (
         "this scenario knows the order in which `--dataset all` runs the datasets")
     copy_lake(reference["after_a"], lake)
@@ -249,7 +250,7 @@ def test_faults_in_ingest_and_dbt_leave_each_record_once_and_gold_as_a_clean_run
             f"{dataset}: every raw record, once, in bronze or quarantine")
 
     # 4. A dbt build that stopped after silver, then a whole one.
-    dbt.run("--select", "silver", context="silver only: ")
+    dbt_run(dbt, "--select", "silver", context="silver only: ")
     stopped = read_tables(lake / "warehouse.duckdb")
     silver_ref = {k: v for k, v in reference["tables"].items() if k.startswith("silver.")}
     assert not diff_tables({k: v for k, v in stopped.items() if k.startswith("silver.")}, silver_ref,
@@ -260,7 +261,7 @@ def test_faults_in_ingest_and_dbt_leave_each_record_once_and_gold_as_a_clean_run
     assert diff_tables(reference["gold_after_a"], {k: v for k, v in reference["tables"].items()
                                                    if k.startswith("gold.")}, "after A", "after B"), (
         "batch B changes gold, so the stopped build left it behind")
-    dbt.run(context="after the stopped build: ")
+    dbt_run(dbt, context="after the stopped build: ")
     problems = diff_tables(read_tables(lake / "warehouse.duckdb"), reference["tables"], "after faults", "clean run")
     assert not problems, "warehouse after the faults != the clean run's:\n" + "\n".join(problems)
     gold = [k for k, (_, rows) in reference["tables"].items() if k.startswith("gold.")]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
-from tests.python.harness import Workspace
+from testkit import Lake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -26,8 +27,11 @@ def event(event_id: str, at: str, product: str) -> str:
                        "product_id": product, "category": "Books", "price": None, "event_timestamp": at})
 
 
-def pipeline(lake: Path, tmp: Path) -> None:
-    Workspace(lake, tmp / "target", tmp / "logs").make("pipeline")
+def pipeline(lake: Lake, spark: Any) -> None:
+    """`make pipeline`'s two steps, in this process: the ingest job on each dataset, then `dbt build`."""
+    for dataset in ("sales_transactions", "user_events"):
+        lake.ingest(spark, dataset=dataset)
+    lake.dbt("build")
 
 
 def rows(lake: Path, sql: str) -> list[tuple]:
@@ -35,8 +39,9 @@ def rows(lake: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-def test_a_correction_that_empties_a_date_removes_its_gold_rows(tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
+def test_a_correction_that_empties_a_date_removes_its_gold_rows(tmp_path: Path, spark: Any) -> None:
+    harness = Lake.under(tmp_path)
+    lake = harness.root
     sales = lake / "raw" / "sales_transactions"
     events = lake / "raw" / "user_events"
     sales.mkdir(parents=True)
@@ -49,7 +54,7 @@ def test_a_correction_that_empties_a_date_removes_its_gold_rows(tmp_path: Path) 
     (events / "day1.jsonl").write_text(
         event("E1", "2026-11-01T10:00:00Z", "P1") + "\n" + event("E2", "2026-11-02T10:00:00Z", "P2") + "\n"
     )
-    pipeline(lake, tmp_path)
+    pipeline(harness, spark)
     assert rows(lake, "select year, month, transaction_count from gold.sales_summary order by 1, 2") == [
         (2026, 9, 1), (2026, 10, 1)]
     assert rows(lake, "select event_date::varchar, events from gold.user_activity order by 1") == [
@@ -58,7 +63,7 @@ def test_a_correction_that_empties_a_date_removes_its_gold_rows(tmp_path: Path) 
     correction = "T1,2026-10-20,S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card\n"
     (sales / "day2.csv").write_text(SALES_HEADER + correction)
     (events / "day2.jsonl").write_text(event("E1", "2026-11-02T11:00:00Z", "P1") + "\n")
-    pipeline(lake, tmp_path)
+    pipeline(harness, spark)
 
     summary = "select year, month, transaction_count, units_sold, revenue::varchar from gold.sales_summary"
     assert rows(lake, summary) == [(2026, 10, 2, 3, "4.50")]

@@ -25,7 +25,7 @@ from glue_ingest import stage_arrow
 from glue_ingest.contracts import load_contract
 from glue_ingest.read import arrow_csv
 from glue_ingest.read.arrow_csv import file_splits, parse_block, split_blocks, survey_block
-from tests.python.conftest import Lake
+from testkit import Lake
 from tests.python.test_ingest_csv_lines import HEADER, SMALL_SPLITS, WRONG_6, bad, deliver_lines, good
 
 SEPS = {"lf": "\n", "crlf": "\r\n", "cr": "\r"}

@@ -26,7 +26,7 @@ import duckdb
 import pytest
 
 from glue_ingest.cli import EXIT_FILES_QUARANTINED_WHOLE, EXIT_OK, main
-from tests.python.conftest import Lake
+from testkit import Lake
 
 pytestmark = pytest.mark.spark
 

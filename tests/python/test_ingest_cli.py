@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib.machinery
-import os
-import subprocess
 import sys
 import types
 from datetime import date
@@ -16,7 +14,7 @@ import pytest
 from glue_ingest import catalog
 from glue_ingest.cli import main
 from glue_ingest.commit import FAIL_AFTER_MOVES_ENV
-from tests.python.conftest import Lake
+from testkit import Lake
 
 pytestmark = pytest.mark.spark
 
@@ -175,11 +173,6 @@ def test_importing_the_glue_script_runs_nothing() -> None:
 def test_python_dash_m(tmp_path: Path) -> None:
     lake = Lake(tmp_path / "lake")
     lake.deliver("2024/a.csv", HEADER + "\nt,u1,/x,200,1,ua\n")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SPARK_LOCAL_IP": "127.0.0.1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "glue_ingest", *lake_args(lake)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "dataset web_logs: file 1/1 2024/a.csv: read 1, written 1, quarantined 0" in result.stderr
+    result = lake.run(["python", "-m", "glue_ingest", *lake_args(lake)], timeout=300)  # raises unless exit 0
+    assert "dataset web_logs: file 1/1 2024/a.csv: read 1, written 1, quarantined 0" in result.output
     assert lake.duckdb_rows(columns="_source_file") == [("2024/a.csv",)]

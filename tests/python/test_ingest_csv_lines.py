@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.python.conftest import Lake
+from testkit import Lake
 
 pytestmark = pytest.mark.spark
 

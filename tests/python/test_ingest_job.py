@@ -18,7 +18,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from glue_ingest.commit import InjectedFault
 from glue_ingest.manifest import RunOrderError
-from tests.python.conftest import Lake
+from testkit import Lake
 
 pytestmark = pytest.mark.spark
 

@@ -18,7 +18,7 @@ import pytest
 from glue_ingest import read
 from glue_ingest import storage as st
 from glue_ingest.read import JsonElement, JsonRecord, RawFile, json_layout, parse_json_array, parse_ndjson_line
-from tests.python.conftest import Lake
+from testkit import Lake
 
 # Spark's Python workers must run this interpreter (it has glue_ingest), not the first `python3` on
 # the PATH; set before the session-wide SparkSession exists (collection imports come first).

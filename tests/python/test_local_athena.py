@@ -30,7 +30,6 @@ import random
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -43,7 +42,7 @@ from typing import Any
 
 import pytest
 
-from tests.python.harness import REPO, Workspace
+from testkit import REPO, Lake, Result
 from tests.python.test_arrival_order import add_extra_deliveries, generate_sample
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e, pytest.mark.athena]
@@ -71,7 +70,7 @@ PAST_100_PARTITIONS = ("web_requests", "daily_web_traffic", "daily_endpoint_metr
 
 @dataclass
 class AthenaLake:
-    workspace: Workspace
+    workspace: Lake
     outputs: dict[str, str] = field(default_factory=dict)
     stdout: dict[str, str] = field(default_factory=dict)
     denials_after_builds: list[dict[str, Any]] = field(default_factory=list)
@@ -94,7 +93,7 @@ class AthenaLake:
 
     @property
     def state(self) -> Path:
-        return self.workspace.lake / ".athena-local"
+        return self.workspace.root / ".athena-local"
 
     def statements(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in (self.state / "statements.jsonl").read_text().splitlines()]
@@ -102,7 +101,7 @@ class AthenaLake:
     def stack(self) -> Any:
         from local_athena import stack
 
-        running = stack.load(self.workspace.lake)
+        running = stack.load(self.workspace.root)
         assert running is not None, "the local Athena is not running"
         return running
 
@@ -111,12 +110,9 @@ class AthenaLake:
 
         return run_query(self.stack(), sql, database)
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "local_athena", *args]
-        if check:
-            return self.workspace.run(command, timeout=1200)
-        return subprocess.run(command, cwd=REPO, env=self.workspace.env(), capture_output=True, text=True,
-                              timeout=1200, check=False)
+    def cli(self, *args: str, check: bool = True) -> Result:
+        """`python -m local_athena <args>` on this lake; a failure raises CommandFailed unless `check=False`."""
+        return self.workspace.run(["python", "-m", "local_athena", *args], timeout=1200, ok=(0,) if check else None)
 
 
 # What a reader of gold sees: per date, the requests of daily_endpoint_metrics (web_logs, late data) and the purchases
@@ -177,7 +173,7 @@ def _stopped_build(lake: AthenaLake) -> None:
 
     stack.reload_faults(lake.stack(), {"stop_after_merges_into": "dev_gold", "stop_after_merges": 1})
     marker = lake.state / "stopped.json"
-    process = subprocess.Popen(["make", "--no-print-directory", "athena-local", f"LAKE_ROOT={lake.workspace.lake}"],
+    process = subprocess.Popen(["make", "--no-print-directory", "athena-local", f"LAKE_ROOT={lake.workspace.root}"],
                                cwd=REPO, env=lake.workspace.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True)
     reader = threading.Thread(target=lambda: lake.outputs.update(stopped=process.stdout.read()), daemon=True)
@@ -215,10 +211,10 @@ def _athena_build_output(lake: AthenaLake, step: str) -> str:
     return [part for part in lake.stdout[step].split("Running with dbt=") if "Done. PASS=" in part][-1]
 
 
-def _step(lake: AthenaLake, name: str, result: subprocess.CompletedProcess[str]) -> None:
-    output = result.stdout + result.stderr
+def _step(lake: AthenaLake, name: str, result: Result) -> None:
+    output = result.output
     lake.outputs[name] = output
-    lake.stdout[name] = result.stdout
+    lake.stdout[name] = output
     OUTPUT.mkdir(parents=True, exist_ok=True)
     (OUTPUT / f"{name}.log").write_text(output)
 
@@ -226,12 +222,12 @@ def _step(lake: AthenaLake, name: str, result: subprocess.CompletedProcess[str])
 @pytest.fixture(scope="module")
 def athena_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaLake]:
     folder = tmp_path_factory.mktemp("local-athena")
-    workspace = Workspace.under(folder)
+    workspace = Lake.under(folder)
     lake = AthenaLake(workspace)
     staging = folder / "staging"
     generate_sample(staging, days=2, rows_per_day=50, seed=11)
-    shutil.copytree(staging / "raw", workspace.lake / "raw")
-    backfill = workspace.lake / "raw" / "web_logs" / "backfill" / "web_logs_backfill.csv"
+    shutil.copytree(staging / "raw", workspace.root / "raw")
+    backfill = workspace.root / "raw" / "web_logs" / "backfill" / "web_logs_backfill.csv"
     backfill.parent.mkdir(parents=True, exist_ok=True)
     backfill.write_text(BACKFILL_CSV)
     try:
@@ -242,9 +238,9 @@ def athena_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaLake
         # batch 2 touches a few recent dates only, as the stopped-build test below needs.
         aside = folder / backfill.name
         backfill.rename(aside)
-        add_extra_deliveries(workspace.lake / "raw", random.Random(3))
+        add_extra_deliveries(workspace.root / "raw", random.Random(3))
         aside.rename(backfill)
-        edge = workspace.lake / "raw" / "web_logs" / "edge" / "web_logs_microseconds.csv"
+        edge = workspace.root / "raw" / "web_logs" / "edge" / "web_logs_microseconds.csv"
         edge.parent.mkdir(parents=True, exist_ok=True)
         edge.write_text(EDGE_CSV)
         lake.tables_before = _gold_tables(lake)
@@ -278,8 +274,7 @@ def athena_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaLake
             if denials.exists() else []
         yield lake
     finally:
-        subprocess.run([sys.executable, "-m", "local_athena", "stop"], cwd=REPO, env=workspace.env(),
-                       capture_output=True, timeout=120, check=False)
+        workspace.run(["python", "-m", "local_athena", "stop"], timeout=120, ok=None)
 
 
 def test_every_build_passes_and_equals_duckdb(athena_lake: AthenaLake) -> None:
@@ -541,7 +536,7 @@ def test_a_permission_missing_from_the_policy_fails_the_build(athena_lake: Athen
     reduced = iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True)
     try:
         result = athena_lake.cli("dbt", "seed", "--full-refresh", check=False)
-        output = result.stdout + result.stderr
+        output = result.output
         assert result.returncode != 0, output[-3000:]
         assert "ERROR loading seed file dev_ops.reject_reasons" in output
         assert "not authorized to perform: s3:DeleteObject" in output
@@ -549,7 +544,7 @@ def test_a_permission_missing_from_the_policy_fails_the_build(athena_lake: Athen
         iam.set_default_policy_version(PolicyArn=arn, VersionId=original["VersionId"])
         iam.delete_policy_version(PolicyArn=arn, VersionId=reduced["PolicyVersion"]["VersionId"])
     again = athena_lake.cli("dbt", "seed", "--full-refresh", check=False)
-    assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
+    assert again.returncode == 0, again.tail(3000)
 
 
 def test_defect3_p95_is_athenas_approximation_within_rank_tolerance(athena_lake: AthenaLake) -> None:
@@ -644,7 +639,8 @@ def test_docs_generate_on_athena_catalogs_every_model(athena_lake: AthenaLake) -
 
 def test_athena_query_prints_csv_with_header(athena_lake: AthenaLake) -> None:
     result = athena_lake.workspace.make(
-        "athena-query", "SQL=select event_date, total_requests from dev_gold.daily_web_traffic order by 1 limit 2")
+        "athena-query", "SQL=select event_date, total_requests from dev_gold.daily_web_traffic order by 1 limit 2",
+        separate_stderr=True)
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "event_date,total_requests"
     expected = athena_lake.workspace.query(
@@ -664,14 +660,12 @@ def test_bad_statements_fail_with_trinos_message(athena_lake: AthenaLake) -> Non
 
 def test_stack_is_per_lake_root_and_reports_when_down(athena_lake: AthenaLake, tmp_path: Path) -> None:
     """Another lake root has no stack: athena-query says so, and names the command to run."""
-    other = Workspace.under(tmp_path)
-    result = subprocess.run(["make", "--no-print-directory", "athena-query", f"LAKE_ROOT={other.lake}",
-                             "SQL=select 1"], cwd=REPO, env=other.env(), capture_output=True, text=True,
-                            timeout=120, check=False)
+    other = Lake.under(tmp_path)
+    result = other.make("athena-query", "SQL=select 1", ok=None, timeout=120, separate_stderr=True)
     assert result.returncode != 0
     assert "no local Athena is running" in result.stderr and "make athena-local" in result.stderr
     assert "Traceback" not in result.stderr
-    assert os.environ.get("LAKE_ROOT") != str(other.lake)
+    assert os.environ.get("LAKE_ROOT") != str(other.root)
 
 
 def test_the_charts_read_the_local_athena_with_the_sql_dbt_compiles_for_it(athena_lake: AthenaLake,
@@ -682,14 +676,14 @@ def test_the_charts_read_the_local_athena_with_the_sql_dbt_compiles_for_it(athen
     workspace = athena_lake.workspace
 
     def charts(target: str, lake_root: Path, **env: str) -> dict[str, Any]:
-        workspace.run([sys.executable, "scripts/charts.py", "--target", target, "--lake-root", str(lake_root)],
+        workspace.run(["python", "scripts/charts.py", "--target", target, "--lake-root", str(lake_root)],
                       timeout=900, DBT_TARGET_PATH=str(tmp_path / f"target-{target}"), **env)
         document = json.loads((lake_root / "charts" / "charts.json").read_text())
         assert document["target"] == target
         return {c["name"]: c["data"] for c in document["charts"]}
 
     on_athena = charts("athena", tmp_path / "athena", **athena_lake.stack().env())
-    on_duckdb = charts("local", workspace.lake)
+    on_duckdb = charts("local", workspace.root)
     assert set(on_athena) == set(on_duckdb) and len(on_athena) == 11
     for name, data in on_duckdb.items():
         assert not data.get("empty"), name

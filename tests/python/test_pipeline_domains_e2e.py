@@ -20,7 +20,7 @@ import pytest
 
 from sample_data.sales import generate_sales
 from sample_data.user_events import generate_user_events
-from tests.python.harness import REPO, Workspace
+from testkit import Lake
 from tests.python.oracle import sales as sales_oracle
 from tests.python.oracle import user_events as events_oracle
 
@@ -49,8 +49,8 @@ EVENT_TABLES = [
 ]
 
 
-def run(command: list[str], lake: Path, tmp: Path, tag: str) -> None:
-    Workspace(lake, tmp / f"dbt-target-{tag}", tmp / f"dbt-logs-{tag}").run(command)
+def harness(lake: Path, tmp: Path, tag: str) -> Lake:
+    return Lake(lake, tmp / f"dbt-target-{tag}", tmp / f"dbt-logs-{tag}")
 
 
 def table(lake: Path, relation: str, columns: list[str], grain: list[str]) -> list[tuple]:
@@ -112,14 +112,14 @@ def test_domains_match_oracles_incrementally_and_after_full_refresh(tmp_path: Pa
     generate_sales(raw, days=4, rows_per_day=ROWS_PER_DAY, seed=SEED, start_date=date(2026, 11, 1))
     generate_user_events(raw, days=4, rows_per_day=ROWS_PER_DAY, seed=SEED, start_date=date(2026, 11, 1))
     first_batch = sorted(raw_files(lake))
-    run(["make", "--no-print-directory", "pipeline", f"LAKE_ROOT={lake}"], lake, tmp_path, "inc")
+    harness(lake, tmp_path, "inc").make("pipeline")
     check_against_oracles(lake, [first_batch])
 
     generate_sales(raw, days=2, rows_per_day=ROWS_PER_DAY, seed=SEED, start_date=date(2026, 11, 5))
     generate_user_events(raw, days=2, rows_per_day=ROWS_PER_DAY, seed=SEED, start_date=date(2026, 11, 5))
     second_batch = sorted(raw_files(lake) - set(first_batch))
     assert second_batch
-    run(["make", "--no-print-directory", "pipeline", f"LAKE_ROOT={lake}"], lake, tmp_path, "inc")
+    harness(lake, tmp_path, "inc").make("pipeline")
     check_against_oracles(lake, [first_batch, second_batch])
 
     # The incremental warehouse equals a full refresh over the same bronze.
@@ -127,7 +127,7 @@ def test_domains_match_oracles_incrementally_and_after_full_refresh(tmp_path: Pa
     other.mkdir()
     for folder in ("raw", "bronze", "quarantine"):
         shutil.copytree(lake / folder, other / folder)
-    run([str(REPO / ".venv" / "bin" / "dbt"), "build", "--full-refresh"], other, tmp_path, "full")
+    harness(other, tmp_path, "full").dbt("build", "--full-refresh")
     for relation, _, grain in SALES_TABLES + EVENT_TABLES:
         with duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True) as con:
             columns = [r[0] for r in con.execute(

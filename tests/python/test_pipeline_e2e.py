@@ -12,7 +12,6 @@ import json
 import math
 import re
 import shutil
-import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import duckdb
 import pytest
 
 from sample_data import generate_web_logs
-from tests.python.harness import REPO, Workspace
+from testkit import Lake, Result
 from tests.python.oracle import web_logs as oracle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
@@ -33,8 +32,8 @@ METRIC_COLUMNS = [
 ]
 
 
-def make(target: str, lake: Path, tmp: Path) -> subprocess.CompletedProcess[str]:
-    return Workspace(lake, tmp / "dbt-target", tmp / "dbt-logs").make(target)
+def make(target: str, lake: Path, tmp: Path) -> Result:
+    return Lake(lake, tmp / "dbt-target", tmp / "dbt-logs").make(target)
 
 
 def query(lake: Path, sql: str) -> list[tuple]:
@@ -112,8 +111,7 @@ def full_refresh_copy(lake: Path, tmp: Path) -> Path:
     other.mkdir()
     for folder in ("raw", "bronze", "quarantine"):
         shutil.copytree(lake / folder, other / folder)
-    Workspace(other, tmp / "dbt-target-fr", tmp / "dbt-logs-fr").run(
-        [str(REPO / ".venv" / "bin" / "dbt"), "build", "--full-refresh"])
+    Lake(other, tmp / "dbt-target-fr", tmp / "dbt-logs-fr").dbt("build", "--full-refresh")
     return other
 
 
@@ -234,7 +232,7 @@ def test_a_no_op_build_tests_no_row_of_a_keyed_gold_model(workdir: Path) -> None
         assert re.search(r"sales_enriched\S* where \(false\)\) dbt_subquery", sql), f"{path.name} reads rows:\n{sql}"
 
 
-def test_docs_site_generates_with_lineage_from_bronze_to_gold(demo_lake: Workspace) -> None:
+def test_docs_site_generates_with_lineage_from_bronze_to_gold(demo_lake: Lake) -> None:
     """`make docs` on a built lake (the shared demo lake, every dataset): the site, and a catalog and manifest
     that connect each bronze source to the gold tables built from it."""
     target = demo_lake.target

@@ -10,13 +10,13 @@ and on a product of gold that silver does not have.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
-from tests.python.harness import REPO, Workspace
+from testkit import Lake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -31,40 +31,45 @@ def sale(transaction_id: str, day: str) -> str:
     return f"{transaction_id},{day},S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card\n"
 
 
-def test_a_build_tests_its_new_rows_and_check_all_tests_every_row(tmp_path: Path) -> None:
-    workspace = Workspace.under(tmp_path)
-    sales = workspace.lake / "raw" / "sales_transactions"
+def pipeline(lake: Lake, spark: Any) -> None:
+    """`make pipeline`'s two steps, in this process: the ingest job on sales_transactions, then `dbt build`."""
+    lake.ingest(spark, dataset="sales_transactions")
+    lake.dbt("build")
+
+
+def test_a_build_tests_its_new_rows_and_check_all_tests_every_row(tmp_path: Path, spark: Any) -> None:
+    lake = Lake.under(tmp_path)
+    sales = lake.root / "raw" / "sales_transactions"
     sales.mkdir(parents=True)
     (sales / "day1.csv").write_text(SALES_HEADER + sale("T1", "2026-10-01") + sale("T2", "2026-10-02"))
-    workspace.make("pipeline")
-    with duckdb.connect(str(workspace.warehouse)) as con:
+    pipeline(lake, spark)
+    with duckdb.connect(str(lake.warehouse)) as con:
         con.execute("update silver.sales_transactions set quantity = -5 where transaction_id = 'T1'")
         (first_run,) = con.execute("select max(_ingest_run_id) from silver.sales_transactions").fetchone()
 
     # In November: sales_summary rebuilds only November, so T1's October is not recomputed from the broken row.
     (sales / "day2.csv").write_text(SALES_HEADER + sale("T3", "2026-11-03"))
-    workspace.make("pipeline")  # raises if the build fails
+    pipeline(lake, spark)  # raises if the build fails
 
-    with duckdb.connect(str(workspace.warehouse), read_only=True) as con:
+    with duckdb.connect(str(lake.warehouse), read_only=True) as con:
         windows = con.execute(
             "select after_run_id, upto_run_id from ops.model_watermarks where model_name = 'sales_transactions' "
             "and kind = 'consumed' order by recorded_at").fetchall()
         assert con.execute("select count(*) from silver.sales_transactions").fetchone() == (3,)
     assert windows[0][0] is None and windows[1][0] == first_run, windows
-    compiled = next((workspace.target / "compiled").rglob(f"{TEST}.sql")).read_text()
+    compiled = next((lake.target / "compiled").rglob(f"{TEST}.sql")).read_text()
     assert f"_ingest_run_id > '{first_run}'" in compiled, compiled
-    relationship = next((workspace.target / "compiled").rglob(RELATIONSHIP)).read_text()
+    relationship = next((lake.target / "compiled").rglob(RELATIONSHIP)).read_text()
     assert NOVEMBER in relationship and "2026-10" not in relationship, relationship
 
-    with duckdb.connect(str(workspace.warehouse)) as con:  # an orphan in gold: the relationships test must fail
+    with duckdb.connect(str(lake.warehouse)) as con:  # an orphan in gold: the relationships test must fail
         con.execute("update gold.sales_summary set product_id = 'P404' where month = 11")
 
-    full = subprocess.run(["make", "--no-print-directory", "check-all", f"LAKE_ROOT={workspace.lake}"], cwd=REPO,
-                          env=workspace.env(), capture_output=True, text=True, timeout=900, check=False)
+    full = lake.make("check-all", ok=None)  # the weekly command, as it is typed
     assert full.returncode != 0
-    assert f"Failure in test {TEST}" in full.stdout + full.stderr, full.stdout[-3000:]
-    assert "Failure in test relationships_sales_summary_product_id" in full.stdout + full.stderr, full.stdout[-3000:]
-    compiled = next((workspace.target / "compiled").rglob(f"{TEST}.sql")).read_text()
+    assert f"Failure in test {TEST}" in full.output, full.tail(3000)
+    assert "Failure in test relationships_sales_summary_product_id" in full.output, full.tail(3000)
+    compiled = next((lake.target / "compiled").rglob(f"{TEST}.sql")).read_text()
     assert "_ingest_run_id >" not in compiled, compiled
-    relationship = next((workspace.target / "compiled").rglob(RELATIONSHIP)).read_text()
+    relationship = next((lake.target / "compiled").rglob(RELATIONSHIP)).read_text()
     assert "transaction_date" not in relationship, relationship
