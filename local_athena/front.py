@@ -647,7 +647,12 @@ def serve(front: AthenaFront, port: int) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(data)
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    class Server(ThreadingHTTPServer):
+        # http.server listens with a backlog of 5: a burst of concurrent clients (dbt's threads, the tests'
+        # readers) then waits out a dropped SYN, a second or more, where Athena's endpoint answers at once.
+        request_queue_size = 128
+
+    server = Server(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True, name="athena-front").start()
     return server

@@ -68,8 +68,9 @@ class Lake:
         return self.root.parent / "cmd-logs"
 
     def env(self, **extra: str) -> dict[str, str]:
-        return base_env(LAKE_ROOT=str(self.root), DBT_TARGET_PATH=str(self.target), DBT_LOG_PATH=str(self.logs),
-                        **extra)
+        """The environment of this lake's commands; `extra` may override any of it (DBT_TARGET_PATH, say)."""
+        return base_env(**{"LAKE_ROOT": str(self.root), "DBT_TARGET_PATH": str(self.target),
+                           "DBT_LOG_PATH": str(self.logs), **extra})
 
     def fresh(self) -> Lake:
         """Empty the lake and its dbt folders."""

@@ -44,6 +44,8 @@ def test_commands_get_the_lakes_environment_and_the_virtualenvs_tools(tmp_path: 
     out = lake.run(["python", "-c", code]).output.split()
     assert out == [str(tmp_path / "lake"), str(tmp_path / "dbt-target-x"), str(Path(sys.prefix))]
     assert str(BIN) in lake.env()["PATH"].split(":")[:2]  # after Java's bin, if any
+    # A test may point one command elsewhere (the charts test gives each target its own dbt folder).
+    assert lake.env(DBT_TARGET_PATH="/elsewhere")["DBT_TARGET_PATH"] == "/elsewhere"
 
 
 def test_in_process_dbt_names_its_failure_and_leaves_the_environment_as_it_was(tmp_path: Path) -> None:
