@@ -56,7 +56,7 @@ def failures(result: Any) -> list[str]:
     """`node: message` for every node of a dbtRunnerResult that neither passed nor was skipped."""
     nodes = getattr(result.result, "results", None) or []
     return [f"{r.node.name}: {r.status}: {r.message}" for r in nodes
-            if str(r.status) not in ("success", "pass", "skipped")]
+            if str(r.status) not in ("success", "pass", "skipped", "no-op")]
 
 
 def invoke(args: list[str], env: Mapping[str, str], manifest_key: tuple[str, ...] | None = None,
