@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from testkit.commands import BIN, REPO, CommandFailed, Result, base_env, java_home, tree_rss
+from testkit.commands import BIN, REPO, Result, base_env
 from testkit.commands import run as _run
 from testkit.lake import Lake
 
-__all__ = ["BIN", "REPO", "CommandFailed", "Lake", "Result", "base_env", "copy_tree", "dbt", "dir_bytes", "ingest",
-           "java_home", "log", "run", "tree_rss"]
+__all__ = ["BIN", "REPO", "Lake", "Result", "base_env", "dbt", "dir_bytes", "ingest", "log", "run"]
 
 
 def log(message: str) -> None:
@@ -29,11 +27,6 @@ def dir_bytes(path: Path, suffix: str = "") -> int:
         return 0
     return sum(p.stat().st_size for p in path.rglob(f"*{suffix}") if p.is_file() and not p.name.startswith("."))
 
-
-def copy_tree(source: Path, dest: Path) -> None:
-    if dest.exists():
-        shutil.rmtree(dest)
-    shutil.copytree(source, dest)
 
 
 def dbt(lake: Lake, name: str, *args: str, **env: str) -> Result:

@@ -29,11 +29,6 @@ def event(event_id: str, user: str, at: str) -> str:
                        "product_id": "P1", "category": "Books", "price": None, "event_timestamp": at})
 
 
-def rows(lake: Lake, sql: str) -> list[tuple]:
-    with duckdb.connect(str(lake.warehouse), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 def compiled(lake: Lake, name: str = "user_features.sql") -> str:
     return next((lake.target / "compiled").rglob(name)).read_text()
 
@@ -61,12 +56,12 @@ def test_entity_tables_rebuild_only_on_change_and_return_from_an_as_of_date(tmp_
         event("E1", "u1", "2026-11-01T10:00:00Z") + "\n" + event("E2", "u2", "2026-11-03T10:00:00Z") + "\n")
     pipeline(lake, spark)
     expected = [("u1", 1, 2, "2026-11-03"), ("u2", 1, 0, "2026-11-03")]
-    assert rows(lake, FEATURES) == expected
+    assert lake.query(FEATURES) == expected
 
     # Nothing new: the model reads nothing (its filter renders `false`), and the table is left as it is.
     pipeline(lake, spark)
     assert "and false" in compiled(lake), compiled(lake)
-    assert rows(lake, FEATURES) == expected
+    assert lake.query(FEATURES) == expected
     # Its relationships test reads neither the model nor user_events.
     relationship = compiled(lake, RELATIONSHIP)
     assert "is not null and false" in relationship and "where false" in relationship, relationship
@@ -75,22 +70,22 @@ def test_entity_tables_rebuild_only_on_change_and_return_from_an_as_of_date(tmp_
     build = ["build", "--select", "user_features", "--exclude-resource-type", "unit_test", *ONLY_WHAT_IS_READ,
              "--vars", "{as_of_date: '2026-11-02'}"]
     lake.dbt(*build)
-    assert rows(lake, FEATURES) == [("u1", 1, 1, "2026-11-02")]
+    assert lake.query(FEATURES) == [("u1", 1, 1, "2026-11-02")]
     lake.dbt(*build)  # the same again: still rebuilt, still as of it
-    assert rows(lake, FEATURES) == [("u1", 1, 1, "2026-11-02")]
+    assert lake.query(FEATURES) == [("u1", 1, 1, "2026-11-02")]
 
     # Without the var and with nothing new, the next build is a rebuild as of the default date, then no-ops again.
     pipeline(lake, spark)
     assert "and false" not in compiled(lake)
-    assert rows(lake, FEATURES) == expected
+    assert lake.query(FEATURES) == expected
     pipeline(lake, spark)
     assert "and false" in compiled(lake)
-    assert rows(lake, FEATURES) == expected
+    assert lake.query(FEATURES) == expected
 
     # A new event for u2 rebuilds it: as of 2026-11-04.
     (events / "day2.jsonl").write_text(event("E3", "u2", "2026-11-04T09:00:00Z") + "\n")
     pipeline(lake, spark)
-    assert rows(lake, FEATURES) == [("u1", 1, 3, "2026-11-04"), ("u2", 2, 0, "2026-11-04")]
+    assert lake.query(FEATURES) == [("u1", 1, 3, "2026-11-04"), ("u2", 2, 0, "2026-11-04")]
     # Its relationships test checks the users whose last event is on the date user_events touched, against
     # user_events on that date only (u1, last seen on 2026-11-01, was checked by the build that touched that date).
     relationship = compiled(lake, RELATIONSHIP)

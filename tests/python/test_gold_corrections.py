@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from testkit import Lake
@@ -34,16 +33,10 @@ def pipeline(lake: Lake, spark: Any) -> None:
     lake.dbt("build")
 
 
-def rows(lake: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 def test_a_correction_that_empties_a_date_removes_its_gold_rows(tmp_path: Path, spark: Any) -> None:
-    harness = Lake.under(tmp_path)
-    lake = harness.root
-    sales = lake / "raw" / "sales_transactions"
-    events = lake / "raw" / "user_events"
+    lake = Lake.under(tmp_path)
+    sales = lake.root / "raw" / "sales_transactions"
+    events = lake.root / "raw" / "user_events"
     sales.mkdir(parents=True)
     events.mkdir(parents=True)
     (sales / "day1.csv").write_text(
@@ -54,22 +47,22 @@ def test_a_correction_that_empties_a_date_removes_its_gold_rows(tmp_path: Path, 
     (events / "day1.jsonl").write_text(
         event("E1", "2026-11-01T10:00:00Z", "P1") + "\n" + event("E2", "2026-11-02T10:00:00Z", "P2") + "\n"
     )
-    pipeline(harness, spark)
-    assert rows(lake, "select year, month, transaction_count from gold.sales_summary order by 1, 2") == [
+    pipeline(lake, spark)
+    assert lake.query("select year, month, transaction_count from gold.sales_summary order by 1, 2") == [
         (2026, 9, 1), (2026, 10, 1)]
-    assert rows(lake, "select event_date::varchar, events from gold.user_activity order by 1") == [
+    assert lake.query("select event_date::varchar, events from gold.user_activity order by 1") == [
         ("2026-11-01", 1), ("2026-11-02", 1)]
 
     correction = "T1,2026-10-20,S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card\n"
     (sales / "day2.csv").write_text(SALES_HEADER + correction)
     (events / "day2.jsonl").write_text(event("E1", "2026-11-02T11:00:00Z", "P1") + "\n")
-    pipeline(harness, spark)
+    pipeline(lake, spark)
 
     summary = "select year, month, transaction_count, units_sold, revenue::varchar from gold.sales_summary"
-    assert rows(lake, summary) == [(2026, 10, 2, 3, "4.50")]
-    assert rows(lake, "select event_date::varchar, active_users, events from gold.user_activity") == [
+    assert lake.query(summary) == [(2026, 10, 2, 3, "4.50")]
+    assert lake.query("select event_date::varchar, active_users, events from gold.user_activity") == [
         ("2026-11-02", 1, 2)]
     for table in ("conversion_funnel", "top_products", "category_performance"):
-        assert rows(lake, f"select distinct event_date::varchar from gold.{table}") == [("2026-11-02",)], table
-    assert rows(lake, "select product_rank, product_id, views from gold.top_products order by 1") == [
+        assert lake.query(f"select distinct event_date::varchar from gold.{table}") == [("2026-11-02",)], table
+    assert lake.query("select product_rank, product_id, views from gold.top_products order by 1") == [
         (1, "P1", 1), (2, "P2", 1)]

@@ -71,8 +71,7 @@ PAST_100_PARTITIONS = ("web_requests", "daily_web_traffic", "daily_endpoint_metr
 @dataclass
 class AthenaLake:
     workspace: Lake
-    outputs: dict[str, str] = field(default_factory=dict)
-    stdout: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)  # each step's stdout and stderr, as in a terminal
     denials_after_builds: list[dict[str, Any]] = field(default_factory=list)
     # Gold as a reader saw it during batch 2: (when, {table: {date: total}}), and gold before and after it.
     gold_reads: list[tuple[float, dict[str, dict[str, str]]]] = field(default_factory=list)
@@ -208,15 +207,13 @@ def _count_past_100(lake: AthenaLake, step: str) -> None:
 def _athena_build_output(lake: AthenaLake, step: str) -> str:
     """dbt's output of the step's build on the local Athena: its last dbt build (before it, the DuckDB build; after it,
     the docs site, which builds nothing)."""
-    return [part for part in lake.stdout[step].split("Running with dbt=") if "Done. PASS=" in part][-1]
+    return [part for part in lake.outputs[step].split("Running with dbt=") if "Done. PASS=" in part][-1]
 
 
 def _step(lake: AthenaLake, name: str, result: Result) -> None:
-    output = result.output
-    lake.outputs[name] = output
-    lake.stdout[name] = output
+    lake.outputs[name] = result.output
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    (OUTPUT / f"{name}.log").write_text(output)
+    (OUTPUT / f"{name}.log").write_text(result.output)
 
 
 @pytest.fixture(scope="module")
@@ -618,7 +615,7 @@ def test_each_build_ran_the_scheduled_build_with_its_report_and_docs_site(athena
     build spec's build phase; tests/python/test_schedule.py holds the two together): after each build, the
     data-quality report of that very build and the static docs site."""
     for step in ("batch1", "batch2", "batch3", "full_refresh"):
-        out = athena_lake.stdout[step]
+        out = athena_lake.outputs[step]
         assert out.index(">> dbt build --target athena") < out.index(">> data-quality report") < out.index(
             ">> docs site"), step
     target = athena_lake.state / "target"
