@@ -84,11 +84,3 @@ def test_it_is_dbt(tmp_path: Path) -> None:
         assert ours.returncode == theirs.returncode, (args, ours.stderr)
         assert ours.stdout == theirs.stdout and ours.stderr == theirs.stderr, args
     assert subprocess.run([sys.executable, str(SCRIPT), "--version"], capture_output=True).returncode == 0
-
-
-def test_the_makefile_and_the_local_athena_run_dbt_through_it() -> None:
-    dry = subprocess.run(["make", "-n", "--no-print-directory", "dbt-build", "LAKE_ROOT=/tmp/dry-run-lake"], cwd=REPO,
-                         capture_output=True, text=True, check=True).stdout
-    assert "scripts/run_dbt.py build --target" in dry, dry
-    source = (REPO / "local_athena" / "cli.py").read_text()
-    assert '"scripts" / "run_dbt.py"' in source
