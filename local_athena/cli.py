@@ -195,8 +195,9 @@ def _dbt_env(stack: stacks.Stack) -> dict[str, str]:
 
 
 def dbt_command(stack: stacks.Stack, args: list[str]) -> int:
-    dbt = Path(sys.executable).parent / "dbt"
-    return subprocess.run([str(dbt), *args, "--target", "athena"], cwd=REPO, env=_dbt_env(stack),
+    # scripts/run_dbt.py is dbt, as the Makefile runs it (botocore's service models read once per process).
+    dbt = [sys.executable, str(REPO / "scripts" / "run_dbt.py")]
+    return subprocess.run([*dbt, *args, "--target", "athena"], cwd=REPO, env=_dbt_env(stack),
                           check=False).returncode
 
 

@@ -76,6 +76,10 @@ class Execution:
     bytes_by_table: dict[str, int] = field(default_factory=dict)
     trino_query_ids: list[str] = field(default_factory=list)
     elapsed_ms: int = 0
+    # Fault injection (see AthenaFront.faults): the generation of faults it was submitted under, and whether the
+    # service was stopped when it came (a killed build's client sends nothing; one still alive is refused).
+    fault_generation: int = 0
+    refused: bool = False
 
 
 # --- routing and rewriting -------------------------------------------------------------------------------
@@ -301,21 +305,38 @@ class AthenaFront:
         # `faults["stop_after_merges_into"] = "<schema>"` with `faults["stop_after_merges"] = k` stops the service
         # once the k-th MERGE into that schema has succeeded, as if the build were killed right after it: every
         # later statement fails at once (LOCAL_ATHENA_STOPPED), and `stopped.json` in the state folder names the
-        # statement, for a test to kill the client. Statements already running still finish, as on Athena.
+        # statement, for a test to kill the client. Statements submitted before the stop still run, as on Athena.
+        #
+        # Tests change the faults of a running service with `reset_faults` (POST /_local/faults, see `serve`), which
+        # answers once the change holds: a statement submitted after it sees the new faults. Each change starts a
+        # new generation; a MERGE submitted under an older one never stops the service.
         self.faults: dict[str, Any] = faults if faults is not None else {}
+        self.fault_lock = threading.Lock()
+        self.fault_generation = 0
         self.more_runs_seen: dict[tuple[str, str], int] = {}
         self.merges_seen = 0
         self.stopped = False
         # For the bench: log each statement's bytes per table read (one more call to Trino per statement).
         self.table_bytes = os.environ.get("LOCAL_ATHENA_TABLE_BYTES") == "1"
 
-    def reset_faults(self, faults: dict[str, Any]) -> None:
-        self.faults.clear()
-        self.faults.update(faults)
-        self.more_runs_seen.clear()
-        self.merges_seen = 0
-        self.stopped = False
-        (self.state_dir / "stopped.json").unlink(missing_ok=True)
+    def reset_faults(self, faults: dict[str, Any]) -> dict[str, Any]:
+        """Replace the fault injection and clear a stop; returns the new state."""
+        with self.fault_lock:
+            self.fault_generation += 1
+            self.faults.clear()
+            self.faults.update(faults)
+            self.more_runs_seen.clear()
+            self.merges_seen = 0
+            self.stopped = False
+            (self.state_dir / "stopped.json").unlink(missing_ok=True)
+            log.info("faults (generation %d): %s", self.fault_generation, self.faults)
+            return self.fault_state()
+
+    def fault_state(self) -> dict[str, Any]:
+        """The fault injection in force, and how many statements are not done yet (queued or running)."""
+        unfinished = sum(1 for e in list(self.executions.values()) if not e.done.is_set())
+        return {"faults": dict(self.faults), "generation": self.fault_generation, "stopped": self.stopped,
+                "unfinished": unfinished}
 
     # -- API actions
     def start_query_execution(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -334,6 +355,8 @@ class AthenaFront:
             catalog=(context.get("Catalog") or ICEBERG_CATALOG).lower(),
             database=(context.get("Database") or "default").lower(),
             output_location=output.rstrip("/") + "/", submitted=datetime.now(UTC))
+        with self.fault_lock:
+            execution.fault_generation, execution.refused = self.fault_generation, self.stopped
         self.executions[execution.query_id] = execution
         self.pool.submit(self._run, execution)
         execution.done.wait(SYNC_WAIT_SECONDS)
@@ -343,7 +366,7 @@ class AthenaFront:
         started = time.monotonic()
         execution.state = "RUNNING"
         try:
-            if self.stopped:
+            if execution.refused:
                 raise TrinoError("LOCAL_ATHENA_STOPPED", "the local Athena was stopped after a statement "
                                  "(injected: a build killed between statements)", "EXTERNAL")
             kind, statement_type, sub, statements, hive_plan = plan_statement(execution.query, execution.database)
@@ -394,17 +417,20 @@ class AthenaFront:
                 log.warning("no per-table bytes for %s", result.query_id, exc_info=True)
 
     def _maybe_stop(self, execution: Execution) -> None:
-        schema = self.faults.get("stop_after_merges_into")
         target = re.search(r"\bmerge\s+into\s+(\S+)", execution.query, re.IGNORECASE)
         parts = [part.strip('"`').lower() for part in target.group(1).split(".")] if target else []
-        if not schema or len(parts) < 2 or parts[-2] != str(schema).lower():
-            return
-        self.merges_seen += 1
-        if self.merges_seen >= int(self.faults.get("stop_after_merges", 1)):
-            self.stopped = True
-            (self.state_dir / "stopped.json").write_text(json.dumps(
-                {"query_id": execution.query_id, "query": execution.query[:2000]}))
-            log.info("stopped after %s (injected)", execution.query_id)
+        with self.fault_lock:
+            schema = self.faults.get("stop_after_merges_into")
+            if not schema or len(parts) < 2 or parts[-2] != str(schema).lower():
+                return
+            if execution.fault_generation != self.fault_generation:
+                return
+            self.merges_seen += 1
+            if self.merges_seen >= int(self.faults.get("stop_after_merges", 1)) and not self.stopped:
+                self.stopped = True
+                (self.state_dir / "stopped.json").write_text(json.dumps(
+                    {"query_id": execution.query_id, "query": execution.query[:2000]}))
+                log.info("stopped after %s (injected)", execution.query_id)
 
     def _maybe_more_runs_needed(self, execution: Execution, kind: str) -> None:
         limit = int(self.faults.get(f"{kind.lower()}_more_runs", 0))
@@ -617,6 +643,9 @@ class AthenaFront:
         return handler(body)
 
 
+FAULTS_PATH = "/_local/faults"
+
+
 def serve(front: AthenaFront, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -625,20 +654,13 @@ def serve(front: AthenaFront, port: int) -> ThreadingHTTPServer:
             if os.environ.get("LOCAL_ATHENA_HTTP_LOG"):
                 log.info(fmt, *args)
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b"{}"
-            target = self.headers.get("X-Amz-Target", "")
-            action = target.split(".")[-1]
-            try:
-                body = json.loads(raw or b"{}")
-                front.authorize(iam.access_key_of(self.headers), action, body)
-                payload, status = front.dispatch(action, body), 200
-            except AthenaApiError as exc:
-                payload, status = {"__type": exc.code, "Message": exc.message}, exc.status
-            except Exception as exc:  # noqa: BLE001 - answer, never hang the client
-                log.exception("%s failed", action)
-                payload, status = {"__type": "InternalServerException", "Message": f"{type(exc).__name__}: {exc}"}, 500
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            if self.path != FAULTS_PATH:
+                self.send_error(404)
+                return
+            self._answer(front.fault_state(), 200)
+
+        def _answer(self, payload: dict[str, Any], status: int) -> None:
             data = json.dumps(payload, default=str).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/x-amz-json-1.1")
@@ -646,6 +668,25 @@ def serve(front: AthenaFront, port: int) -> ThreadingHTTPServer:
             self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
             self.end_headers()
             self.wfile.write(data)
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b"{}"
+            target = self.headers.get("X-Amz-Target", "")
+            action = target.split(".")[-1]
+            try:
+                body = json.loads(raw or b"{}")
+                if self.path == FAULTS_PATH:  # tests only (stack.reload_faults): not an Athena action
+                    payload, status = front.reset_faults(body), 200
+                else:
+                    front.authorize(iam.access_key_of(self.headers), action, body)
+                    payload, status = front.dispatch(action, body), 200
+            except AthenaApiError as exc:
+                payload, status = {"__type": exc.code, "Message": exc.message}, exc.status
+            except Exception as exc:  # noqa: BLE001 - answer, never hang the client
+                log.exception("%s failed", action)
+                payload, status = {"__type": "InternalServerException", "Message": f"{type(exc).__name__}: {exc}"}, 500
+            self._answer(payload, status)
 
     class Server(ThreadingHTTPServer):
         # http.server listens with a backlog of 5: a burst of concurrent clients (dbt's threads, the tests'

@@ -115,27 +115,17 @@ def main(argv: list[str] | None = None) -> int:
         return boto3.client("glue", endpoint_url=moto_url, region_name=REGION, aws_access_key_id=ACCESS_KEY,
                             aws_secret_access_key=ACCESS_KEY)
 
-    faults_path = args.state_dir / "faults.json"
-    faults: dict[str, Any] = json.loads(args.faults)
-    front = AthenaFront(TrinoClient(args.trino_port), args.state_dir, glue, args.results_location, faults=faults,
-                        authorizer=authorizer, work_group=args.work_group)
+    front = AthenaFront(TrinoClient(args.trino_port), args.state_dir, glue, args.results_location,
+                        faults=json.loads(args.faults), authorizer=authorizer, work_group=args.work_group)
     server = serve(front, args.front_port)
-
-    # Tests set faults at run time by writing faults.json; reread it on SIGHUP.
-    def reload_faults(*_: Any) -> None:
-        if faults_path.exists():
-            front.reset_faults(json.loads(faults_path.read_text()))
-            log.info("faults: %s", front.faults)
-
-    signal.signal(signal.SIGHUP, reload_faults)
-    reload_faults()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     log.info("moto on %s, Athena API on http://127.0.0.1:%d, Trino on http://127.0.0.1:%d",
              moto_url, args.front_port, args.trino_port)
     (args.state_dir / "server.ready").write_text("ready\n")
-    stop.wait()
+    while not stop.wait(1):  # a timed wait, so the main thread runs a signal's handler at once
+        pass
     server.shutdown()
     moto.stop()
     return 0

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -254,11 +255,27 @@ def stop(lake_root: Path, quiet: bool = False) -> bool:
     return was_running
 
 
-def reload_faults(stack: Stack, faults: dict[str, Any]) -> None:
-    """Tests: change the front's fault injection (see AthenaFront.faults) in the running server."""
-    (Path(stack.state_dir) / "faults.json").write_text(json.dumps(faults))
-    os.kill(stack.server_pid, signal.SIGHUP)
-    time.sleep(0.3)
+def reload_faults(stack: Stack, faults: dict[str, Any]) -> dict[str, Any]:
+    """Tests: replace the front's fault injection (see AthenaFront.faults) in the running server, and clear a stop.
+    Returns once the server holds the new faults (its answer): a statement sent after this call sees them."""
+    from local_athena.front import FAULTS_PATH
+
+    request = urllib.request.Request(f"http://127.0.0.1:{stack.front_port}{FAULTS_PATH}",
+                                     data=json.dumps(faults).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        state = json.loads(response.read())
+    if state.get("faults") != faults or state.get("stopped"):
+        raise StackError(f"the local Athena did not take the faults {faults}: it answered {state}")
+    return state
+
+
+def fault_state(stack: Stack) -> dict[str, Any]:
+    """Tests: the front's fault injection, whether it is stopped, and how many statements it has not finished."""
+    from local_athena.front import FAULTS_PATH
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{stack.front_port}{FAULTS_PATH}", timeout=30) as response:
+        return json.loads(response.read())
 
 
 def memory_mb(pid: int) -> float:

@@ -1,9 +1,7 @@
 """`dbt`, as the `dbt` command runs it, with one botocore data loader shared by every boto3 session of the process.
 
-The tests' `Lake.dbt_cli` runs dbt through this file. Arguments and exit status are dbt's own. The Makefile and
-`python -m local_athena` do not use it yet: switched to it, one fresh-clone run of the local-Athena tests failed in
-the stopped-build step (its reads after the injected stop still saw the service stopped), a rerun of that step
-passed, and the cause is not found yet (issue note of 2026-12-04).
+The Makefile runs dbt through this file (`make dbt-build`, `make scheduled-build`, what the daily schedule's
+CodeBuild step runs), and so does `python -m local_athena dbt`. Arguments and exit status are dbt's own.
 
 Why: dbt-athena opens a new boto3 session for each connection and a new client for each Glue, S3 and Athena call
 (`client.session.client("glue", ...)` in dbt/adapters/athena/impl.py). botocore caches the service models it reads

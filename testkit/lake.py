@@ -4,7 +4,7 @@ Two ways to run each step, chosen by what a test is about:
 - in this process, where the step is only the means: `ingest(spark)` (the job's own function on a shared
   SparkSession) and `dbt(...)` (dbtRunner);
 - as the command a user types, where the command is what is tested: `ingest_cli()` (`python -m glue_ingest`),
-  `dbt_cli(...)` (`dbt ...`), `make(target)`, `run([...])`.
+  `dbt_cli(...)` (`dbt ...`, as make runs it), `make(target)`, `run([...])`.
 Every lake has its own LAKE_ROOT, dbt target folder (dbt's partial-parse state) and log folder, so tests never
 share state through them.
 """
@@ -145,7 +145,7 @@ class Lake:
 
     def dbt_cli(self, *args: str, target: str = "local", log: str | None = None, ok: Sequence[int] | None = (0,),
                 timeout: float | None = 1800, measure_memory: bool = False, **env: str) -> Result:
-        """`dbt <args> --target <target>` through scripts/run_dbt.py: dbt with botocore's service models
+        """`dbt <args> --target <target>` as `make` runs it: scripts/run_dbt.py, dbt with botocore's service models
         read once per process (tests/python/test_run_dbt.py shows it is the `dbt` command otherwise)."""
         return self.run(["python", "scripts/run_dbt.py", *args, "--target", target], log=log, ok=ok, timeout=timeout,
                         measure_memory=measure_memory, **env)

@@ -151,18 +151,19 @@ def _gold_tables(lake: AthenaLake) -> dict[str, list[tuple[str, ...]]]:
 
 
 def _wait_for_running_statements(lake: AthenaLake, timeout: float = 300) -> None:
-    """Until Trino runs no query but this check."""
+    """Until the front has no statement queued or running (the killed build's, submitted before the stop, run to
+    their end as on Athena) and Trino runs no query but this check."""
+    from local_athena import stack
+
     sql = ("select count(*) from system.runtime.queries where state not in ('FINISHED', 'FAILED') "
            "and query not like '%system.runtime.queries%'")
     deadline = time.time() + timeout
     while time.time() < deadline:
-        try:
-            if str(lake.query(sql, "dev_gold")[1][0][0]) == "0":
-                return
-        except Exception:  # noqa: BLE001 - the check itself is best effort: wait a fixed time instead
-            time.sleep(10)
+        if stack.fault_state(lake.stack())["unfinished"] == 0 and str(lake.query(sql, "dev_gold")[1][0][0]) == "0":
             return
         time.sleep(1)
+    raise AssertionError(f"statements still running {timeout:.0f} s after the build was killed: "
+                         f"{stack.fault_state(lake.stack())}")
 
 
 def _stopped_build(lake: AthenaLake) -> None:
@@ -186,7 +187,8 @@ def _stopped_build(lake: AthenaLake) -> None:
     reader.join(timeout=60)
     assert marker.exists(), "the build ended without a MERGE into gold:\n" + lake.outputs.get("stopped", "")[-4000:]
     lake.stopped_after = json.loads(marker.read_text())
-    stack.reload_faults(lake.stack(), {})  # dbt is gone: the service answers again, for the reads below
+    # dbt is gone: the service answers again, for the reads below (the call returns once the server holds it)
+    stack.reload_faults(lake.stack(), {})
     _wait_for_running_statements(lake)  # statements submitted before the stop finish, as on Athena
     lake.tables_stopped = _gold_tables(lake)
 

@@ -5,11 +5,14 @@ documented behaviour, not taken from the code's output."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from local_athena import front, hive_ddl
+from local_athena import stack as stacks
 from local_athena.compare import normalize, p95_rank_ok
 from local_athena.trino import Result
 
@@ -341,3 +344,89 @@ def test_bytes_per_table_follow_each_scan_to_its_plan_node() -> None:
     assert Canned(1).bytes_by_table("q1") == {"hive.dev_bronze.web_logs": 43245 + 1536,
                                               "iceberg.dev_ops.w": 2 * 1024 * 1024}
     assert (data_size_bytes("12B"), data_size_bytes(None), data_size_bytes("n/a")) == (12, 0, 0)
+
+class _GatedTrino(_RecordingTrino):
+    """A Trino whose statements containing `gated` wait until the test opens `gate`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gated, self.gate, self.entered = "", threading.Event(), threading.Semaphore(0)
+
+    def hold(self, text: str) -> None:
+        self.gated, self.gate = text, threading.Event()
+
+    def execute(self, sql: str, **kwargs: object) -> Result:
+        if self.gated and self.gated in sql:
+            self.entered.release()
+            assert self.gate.wait(30)
+        return super().execute(sql, **kwargs)
+
+
+class _Waiting:
+    """Stands in for the front's worker pool: keeps what is submitted until `run`."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def submit(self, fn: object, *args: object) -> None:
+        self.calls.append((fn, args))
+
+    def run(self) -> None:
+        for fn, args in self.calls:
+            fn(*args)  # type: ignore[operator]
+
+
+def test_faults_change_over_http_and_a_merge_of_an_older_generation_never_stops(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stopped-build test clears the stop with `stack.reload_faults` and reads at once. The change must hold when
+    the call returns; a MERGE into gold submitted before it and still running must not stop the service again when
+    it ends; a statement sent while stopped fails even when it only starts after the stop is cleared."""
+    monkeypatch.setattr(front, "SYNC_WAIT_SECONDS", 0)  # StartQueryExecution answers at once
+    trino = _GatedTrino()
+    athena = front.AthenaFront(trino, tmp_path, lambda: None, "s3://results/",  # type: ignore[arg-type]
+                               faults={"stop_after_merges_into": "dev_gold"})
+    server = front.serve(athena, 0)
+    stack = SimpleNamespace(front_port=server.server_address[1])
+
+    def submit(sql: str) -> front.Execution:
+        return athena.executions[athena.start_query_execution({"QueryString": sql})["QueryExecutionId"]]
+
+    def merge_into(table: str) -> str:
+        return f"merge into {table} as t using s on false when not matched then insert (a) values (s.a)"
+
+    try:
+        trino.hold("dev_gold.late")
+        late = submit(merge_into("dev_gold.late"))
+        assert trino.entered.acquire(timeout=10)  # on the engine, submitted under the stop fault
+        cleared = stacks.reload_faults(stack, {})  # type: ignore[arg-type]
+        assert cleared == {"faults": {}, "generation": 1, "stopped": False, "unfinished": 1}
+        trino.gate.set()
+        assert late.done.wait(10) and late.state == "SUCCEEDED"
+        assert not athena.stopped and not (tmp_path / "stopped.json").exists()
+        assert submit("select 1").done.wait(10)
+
+        pool, waiting = athena.pool, _Waiting()
+        athena.pool = waiting  # type: ignore[assignment]
+        queued = submit("select 'queued before the stop'")
+        athena.pool = pool
+        stacks.reload_faults(stack, {"stop_after_merges_into": "dev_gold"})  # type: ignore[arg-type]
+        first = submit(merge_into("dev_gold.a"))
+        assert first.done.wait(10) and first.state == "SUCCEEDED" and athena.stopped
+        athena.pool = waiting  # type: ignore[assignment]
+        refused = submit("select 'sent while stopped'")
+        athena.pool = pool
+        assert queued.state == refused.state == "QUEUED"
+        assert stacks.fault_state(stack)["unfinished"] == 2  # type: ignore[arg-type]
+        stacks.reload_faults(stack, {})  # type: ignore[arg-type]
+        waiting.run()  # both start only now, with the stop cleared
+        assert queued.state == "SUCCEEDED"  # submitted before the stop: it runs, as on Athena
+        assert refused.state == "FAILED" and refused.error is not None
+        assert "LOCAL_ATHENA_STOPPED" in refused.error["ErrorMessage"]
+        assert not any("sent while stopped" in sql for sql in trino.ran)
+        after = submit("select 2")
+        assert after.done.wait(10) and after.state == "SUCCEEDED"
+        assert stacks.fault_state(stack) == {  # type: ignore[arg-type]
+            "faults": {}, "generation": 3, "stopped": False, "unfinished": 0}
+    finally:
+        trino.gate.set()
+        server.shutdown()

@@ -7,6 +7,7 @@ import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -83,3 +84,18 @@ def test_it_is_dbt(tmp_path: Path) -> None:
         theirs = subprocess.run([str(BIN / "dbt"), *args], capture_output=True, text=True, cwd=tmp_path)
         assert ours.returncode == theirs.returncode == (0 if args == ["--version"] else 2), (args, ours.stderr)
         assert ours.stdout == theirs.stdout and ours.stderr == theirs.stderr, args
+
+
+def test_the_makefile_and_the_local_athena_run_dbt_through_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    dry = subprocess.run(["make", "-n", "--no-print-directory", "dbt-build", "LAKE_ROOT=/tmp/dry-run-lake"], cwd=REPO,
+                         capture_output=True, text=True, check=True).stdout
+    assert "scripts/run_dbt.py build --target" in dry, dry
+
+    from local_athena import cli
+
+    ran: list[list[str]] = []
+    monkeypatch.setattr(cli.subprocess, "run",
+                        lambda command, **_: ran.append(command) or SimpleNamespace(returncode=0))
+    monkeypatch.setenv("LAKE_ROOT", "/tmp/dry-run-lake")
+    assert cli.dbt_command(SimpleNamespace(env=dict), ["build"]) == 0  # type: ignore[arg-type]
+    assert ran == [[sys.executable, str(SCRIPT), "build", "--target", "athena"]]
