@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from testkit import BIN, REPO
+from testkit import REPO, Lake
 
 SCRIPT = REPO / "scripts" / "run_dbt.py"
 
@@ -79,16 +78,17 @@ def test_a_shared_model_is_the_model_botocore_reads_and_stays_unchanged_by_use(s
 
 def test_it_is_dbt(tmp_path: Path) -> None:
     """Same output and exit status as the `dbt` command, for a success and for a usage error."""
+    lake = Lake.under(tmp_path)
     for args in (["--version"], ["no-such-command"]):
-        ours = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=tmp_path)
-        theirs = subprocess.run([str(BIN / "dbt"), *args], capture_output=True, text=True, cwd=tmp_path)
+        ours = lake.run(["python", "scripts/run_dbt.py", *args], ok=None, separate_stderr=True)
+        theirs = lake.run(["dbt", *args], ok=None, separate_stderr=True)
         assert ours.returncode == theirs.returncode == (0 if args == ["--version"] else 2), (args, ours.stderr)
-        assert ours.stdout == theirs.stdout and ours.stderr == theirs.stderr, args
+        assert ours.output == theirs.output and ours.stderr == theirs.stderr, args
 
 
-def test_the_makefile_and_the_local_athena_run_dbt_through_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    dry = subprocess.run(["make", "-n", "--no-print-directory", "dbt-build", "LAKE_ROOT=/tmp/dry-run-lake"], cwd=REPO,
-                         capture_output=True, text=True, check=True).stdout
+def test_the_makefile_and_the_local_athena_run_dbt_through_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dry = Lake.under(tmp_path).make("dbt-build", "-n").output
     assert "scripts/run_dbt.py build --target" in dry, dry
 
     from local_athena import cli
