@@ -138,9 +138,15 @@ test-python: setup
 
 lint: setup ## ruff and sqlfluff
 	$(BIN)/ruff check .
-	@# The dbt templater opens the warehouse: lint against a throwaway lake, never the user's.
+	@# The dbt templater opens the warehouse: lint against a throwaway lake, never the user's. sqlfluff only
+	@# warns when dbt cannot compile a file and skips it: a skipped file fails the lint here.
 	lint_lake=$$(mktemp -d) && trap 'rm -rf "$$lint_lake"' EXIT && \
-		LAKE_ROOT=$$lint_lake DBT_TARGET_PATH=$$lint_lake/target $(BIN)/sqlfluff lint models tests/dbt analyses
+		LAKE_ROOT=$$lint_lake DBT_TARGET_PATH=$$lint_lake/target $(BIN)/sqlfluff lint models tests/dbt analyses \
+			2>&1 | tee "$$lint_lake/sqlfluff.log" && \
+		if grep -q "Skipped file" "$$lint_lake/sqlfluff.log"; then \
+			echo ">> sqlfluff skipped the files above (dbt could not compile them on an empty lake): not linted" >&2; \
+			exit 1; \
+		fi
 
 check-project: setup ## project rules: keys tested, layers respected, everything described
 	$(BIN)/python scripts/check_project.py

@@ -88,6 +88,9 @@
 
 {#- Whether the newest window recorded for the current model was read with the var `as_of_date`. -#}
 {% macro last_build_had_as_of() -%}
+    {%- if unbuilt_at_compile(watermark_relation()) -%}
+        {{ return(false) }}
+    {%- endif -%}
     {%- set names = column_values(
         "select upstream_name from " ~ watermark_relation() ~ " where model_name = '" ~ this.identifier
         ~ "' and kind = 'consumed' order by recorded_at desc limit 1") -%}
@@ -130,6 +133,9 @@
     every build): {'upto': the newest of those builds' watermarks or none, 'dates': sorted 'YYYY-MM-DD' list, or
     none when one of them touched every date}. One small query on the ops table. -#}
 {% macro touched_since(upstream, after) -%}
+    {%- if unbuilt_at_compile(watermark_relation()) -%}
+        {{ return({'upto': none, 'dates': []}) }}
+    {%- endif -%}
     {%- set result = run_query(
         "select upto_run_id, cast(upto_ingest_date as varchar), touched_dates from " ~ watermark_relation()
         ~ " where model_name = '" ~ upstream ~ "' and kind = 'touched' and upto_run_id is not null"

@@ -86,8 +86,23 @@
     tblproperties ('table_type' = 'ICEBERG', 'format' = 'parquet')
 {%- endmacro %}
 
+{#- Whether `relation` does not exist yet, in a command that only compiles (`dbt compile`, `dbt docs generate`,
+    and sqlfluff's dbt templater, which compiles as `dbt compile` does) on a lake where it was never built. Such a
+    command runs no on-run-start hook and builds no upstream, so the lookups of this file answer "nothing recorded,
+    nothing new" instead of failing on a missing table. A build never needs it: its on-run-start hook creates the
+    watermark table, and dbt builds every upstream first. Checked only when compiling, so builds pay no
+    metadata call for it. -#}
+{% macro unbuilt_at_compile(relation) -%}
+    {#- (A bronze source on DuckDB is a read_parquet() text, which reads as empty without files.) -#}
+    {{ return(flags.WHICH in ('compile', 'generate') and relation is not string
+              and load_relation(relation) is none) }}
+{%- endmacro %}
+
 {#- The newest `upto` recorded for `model_name` over `upstream_name`, as {'run_id', 'ingest_date'}, or none. -#}
 {% macro recorded_upto(model_name, upstream_name) -%}
+    {%- if unbuilt_at_compile(watermark_relation()) -%}
+        {{ return(none) }}
+    {%- endif -%}
     {%- set result = run_query(
         "select upto_run_id, cast(upto_ingest_date as varchar) from " ~ watermark_relation()
         ~ " where model_name = '" ~ model_name ~ "' and upstream_name = '" ~ upstream_name ~ "'"
@@ -110,6 +125,9 @@
 
 {#- The newest run in `relation` after `after` (none: in all of it), as {'run_id', 'ingest_date'}, or none. -#}
 {% macro newest_run(relation, after) -%}
+    {%- if unbuilt_at_compile(relation) -%}
+        {{ return(none) }}
+    {%- endif -%}
     {%- set result = run_query(
         "select max(_ingest_run_id), cast(max(ingest_date) as varchar) from " ~ relation
         ~ " where " ~ runs_after(after)

@@ -1,5 +1,5 @@
-{#- Every bronze customers record that passes the rules (silver.customers_checked), typed: one row per valid version of a customer.
-    Append-only; silver.customers picks each customer's current version from here. -#}
+{#- Every bronze customers record that passes the rules (silver.customers_checked), typed: one row per valid version
+    of a customer. Append-only; silver.customers picks each customer's current version from here. -#}
 {{
     config(
         incremental_strategy='append',

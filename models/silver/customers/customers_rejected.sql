@@ -1,5 +1,5 @@
-{#- Bronze customers records that break a rule (silver.customers_checked), with the values as delivered, the first rule they break
-    and their source. Append-only: a record is never rejected twice. -#}
+{#- Bronze customers records that break a rule (silver.customers_checked), with the values as delivered, the first
+    rule they break and their source. Append-only: a record is never rejected twice. -#}
 {{
     config(
         incremental_strategy='append',

@@ -1,5 +1,6 @@
-{#- Every bronze sales_transactions record that passes the rules (silver.sales_transactions_checked), typed: one row per valid delivery.
-    Append-only; silver.sales_transactions picks the current version of each transaction from here. -#}
+{#- Every bronze sales_transactions record that passes the rules (silver.sales_transactions_checked), typed: one row
+    per valid delivery. Append-only; silver.sales_transactions picks the current version of each transaction from
+    here. -#}
 {{
     config(
         incremental_strategy='append',

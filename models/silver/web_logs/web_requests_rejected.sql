@@ -1,5 +1,5 @@
-{#- Bronze web_logs records that break a rule (silver.web_logs_checked), with the first rule they break (`reject_reason`)
-    and where they came from. Append-only: each build adds the records of bronze runs it has not
+{#- Bronze web_logs records that break a rule (silver.web_logs_checked), with the first rule they break
+    (`reject_reason`) and where they came from. Append-only: each build adds the records of bronze runs it has not
     consumed yet, so a record is never rejected twice. -#}
 {{
     config(
