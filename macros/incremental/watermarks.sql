@@ -88,8 +88,8 @@
 
 {#- Whether `relation` does not exist yet, in a command that only compiles (`dbt compile`, `dbt docs generate`,
     and sqlfluff's dbt templater, which compiles as `dbt compile` does) on a lake where it was never built. Such a
-    command runs no on-run-start hook and builds no upstream, so the lookups of this file answer "nothing recorded,
-    nothing new" instead of failing on a missing table. A build never needs it: its on-run-start hook creates the
+    command runs no on-run-start hook and builds no upstream, so the compile-time lookups (here and in
+    rebuild.sql) answer "nothing recorded, nothing new" instead of failing on a missing table. A build never needs it: its on-run-start hook creates the
     watermark table, and dbt builds every upstream first. Checked only when compiling, so builds pay no
     metadata call for it. -#}
 {% macro unbuilt_at_compile(relation) -%}
