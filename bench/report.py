@@ -282,7 +282,8 @@ def _incremental_explanation(figures: list[HistoryFigure]) -> list[str]:
         "- Reads that grow with history (warehouse tables, not bronze): "
         + (", ".join(table_growth) if table_growth else "none above 1.5x")
         + ". The known suspect: the keyed current models (`sales_transactions`, `user_events`) look up the "
-        "current dates of the touched keys in their own table (`touched_dates()`, the key and date columns), a "
+        "current dates of the touched keys in their own table (`touched_dates()`, the key and date columns; "
+        "`user_events` in its key directory `user_event_keys`, an 8-byte hash and a date per delivery), a "
         "scan of the whole table that cannot be pruned by key (zone maps do not help with random keys); "
         "`customers` looks up its touched keys' current rows, and the entity-grain gold tables "
         "(`customer_segments`, `user_features`) are rebuilt in full.",

@@ -290,8 +290,15 @@
     (a first or full build).
 
     Cost: finding the current dates of the new keys reads the key and date columns of the whole model, the one
-    read of a keyed build that grows with history (about 1/5 of the table's bytes here). -#}
-{% macro touched_dates(window, versions, key, date_column) -%}
+    read of a keyed build that grows with history (about 1/5 of the table's bytes here).
+
+    With `key_index` (a key directory of `versions`: columns `key_hash`, holding key_hash() of the key, and
+    `date_column`, one row per version; silver.user_event_keys), that read is the directory instead: the dates of
+    every version whose key hash matches a new key's. It is a superset of the current dates (a key's current row
+    is one of its versions; an older version's date or a 64-bit hash collision only adds a date to rebuild, never
+    loses one). Versions the directory has not indexed yet (its recorded watermark lags this model's, when it was
+    left out of a build) are looked up in `versions` directly, on the key, bounded to their runs. -#}
+{% macro touched_dates(window, versions, key, date_column, key_index=none) -%}
     {%- if not execute or this is none -%}
         {{ return(none) }}
     {%- endif -%}
@@ -300,13 +307,32 @@
         {%- set dates = [] -%}
     {%- elif var('assume_changed_dates', none) is not none -%}
         {%- set dates = var('assume_changed_dates') | map('string') | list -%}
-    {%- elif is_incremental() -%}
+    {%- elif is_incremental() and (key_index is none or load_relation(key_index) is none) -%}
         {%- set dates = column_values(
             "select distinct cast(touched_date as varchar) from (select " ~ date_column ~ " as touched_date from "
             ~ versions ~ " where " ~ window_filter(window)
             ~ " union all select existing." ~ date_column ~ " from " ~ this ~ " as existing where existing." ~ key
             ~ " in (select " ~ key ~ " from " ~ versions ~ " where " ~ window_filter(window) ~ ")) as touched"
             ~ " where touched_date is not null order by 1"
+        ) -%}
+    {%- elif is_incremental() -%}
+        {%- set new_keys = "select " ~ key ~ " from " ~ versions ~ " where " ~ window_filter(window) -%}
+        {%- set lookups = [
+            "select " ~ date_column ~ " as touched_date from " ~ versions ~ " where " ~ window_filter(window),
+            "select indexed." ~ date_column ~ " from " ~ key_index ~ " as indexed where indexed.key_hash in (select "
+            ~ key_hash(key) ~ " from " ~ versions ~ " where " ~ window_filter(window) ~ ")"] -%}
+        {#- The versions this model merged before that the directory has not indexed: runs after its watermark, up
+            to this model's. None when the directory was built in the same build (its watermark is the newest). -#}
+        {%- set indexed_upto = recorded_upto(key_index.identifier, versions.identifier) -%}
+        {%- if window.after is not none and (indexed_upto is none or indexed_upto.run_id < window.after.run_id) -%}
+            {%- do lookups.append("select " ~ date_column ~ " from " ~ versions ~ " where "
+                ~ (runs_after(indexed_upto) ~ " and " if indexed_upto is not none else "")
+                ~ "ingest_date <= date '" ~ window.after.ingest_date ~ "' and _ingest_run_id <= '"
+                ~ window.after.run_id ~ "' and " ~ key ~ " in (" ~ new_keys ~ ")") -%}
+        {%- endif -%}
+        {%- set dates = column_values(
+            "select distinct cast(touched_date as varchar) from (" ~ lookups | join(' union all ')
+            ~ ") as touched where touched_date is not null order by 1"
         ) -%}
     {%- endif -%}
     {{ return(dates) }}

@@ -235,18 +235,27 @@ def test_keyed_merges_are_bounded_to_the_dates_they_touch(catalog: dict[str, str
                   for i in athena.list_query_executions()["QueryExecutionIds"] if i not in before]
     bounds = {}
     for statement in statements:
-        match = re.search(r'from "awsdatacatalog"\."(\w+)"\."(\w+)" as existing', statement)
+        match = re.search(r'from "awsdatacatalog"\."(\w+)"\."(\w+)" as (existing|indexed)', statement)
         if match and "touched_date" in statement:
             bounds[match[2]] = statement
             sqlglot.parse_one(statement, read="athena")
-    assert set(bounds) == {"sales_transactions", "user_events"}, statements
+    assert set(bounds) == {"sales_transactions", "user_event_keys"}, statements
     assert "existing.transaction_date from" in bounds["sales_transactions"]
-    assert "existing.event_date from" in bounds["user_events"]
+    # user_events looks its keys up in its key directory, on the 8-byte hash, not in its own table.
+    lookup = bounds["user_event_keys"]
+    assert "indexed.key_hash in (select from_big_endian_64(reverse(substr(md5(to_utf8(event_id)), 1, 8)))" in lookup
+    assert f'"{ENV}_silver"."user_events"' not in lookup
     # The new versions come from the versions model with literal bounds, and only the key and date columns of the
     # target are read.
     window = "ingest_date >= date '2026-11-23' and _ingest_run_id > '20261123T101500123456Z'"
-    assert f'"{ENV}_silver"."sales_transaction_versions" where {window}' in bounds["sales_transactions"]
-    assert "select *" not in bounds["sales_transactions"].lower()
+    for model, versions in (("sales_transactions", "sales_transaction_versions"),
+                            ("user_event_keys", "user_event_versions")):
+        assert f'"{ENV}_silver"."{versions}" where {window}' in bounds[model]
+        assert "select *" not in bounds[model].lower()
+    # moto keeps no watermarks, so the directory has indexed nothing: the versions up to the window are looked up
+    # on the key, bounded to those runs.
+    assert ("where ingest_date <= date '2026-11-23' and _ingest_run_id <= '20261123T101500123456Z' and "
+            "event_id in (select event_id from") in lookup
 
 def test_the_merge_wrapper_matches_dbt_athena(tmp_path: Path) -> None:
     """The wrapper must take exactly dbt-athena's parameters, or an adapter upgrade would break it silently."""

@@ -1,5 +1,5 @@
 """Engine macros evaluated by dbt on DuckDB: the dates that bound a keyed Iceberg MERGE
-(macros/engine/merge_bounds.sql) and JSON access (macros/engine/json.sql).
+(macros/engine/merge_bounds.sql), JSON access (macros/engine/json.sql) and the key hash (macros/engine/hashing.sql).
 
 The expectations are written out by hand: the bound must hold every date a new row lands on and every date a
 replaced key's current row lives on, or the MERGE would miss the old row and insert a second one for the key.
@@ -8,6 +8,7 @@ One `dbt compile --inline` evaluates every case (dbt starts once).
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import duckdb
@@ -37,6 +38,12 @@ CASES = {
 # json_text must behave as Trino's json_extract_scalar: scalars as text, null for objects, arrays, JSON null, missing.
 JSON_DOC = '{"a": "x y", "n": 5, "f": 1.5, "t": true, "z": null, "o": {"c": 1}, "l": [1, 2]}'
 JSON_EXPECTED = {"a": "x y", "n": "5", "f": "1.5", "t": "true", "z": None, "o": None, "l": None, "missing": None}
+# key_hash is the first 8 bytes of the key's MD5, little-endian and signed: computed here by hashlib.
+HASH_KEYS = ["0f8fad5b-d9cb-469f-a165-70867728950e", "abc", "", "évènement", "x" * 200]
+
+
+def python_key_hash(key: str) -> int:
+    return int.from_bytes(hashlib.md5(key.encode()).digest()[:8], "little", signed=True)
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +60,16 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
     calls = {name: call.replace("rel(", relation) for name, call in CASES.items()}
     inline = ("{% set target = api.Relation.create(schema='t', identifier='target') %}{% set out = {} %}"
               + "".join(f"{{% do out.update({{'{name}': {call}}}) %}}" for name, call in calls.items())
-              + "{% set doc = \"'\" ~ var('json_doc') ~ \"'\" %}{% set json = {} %}{% if execute %}"
+              + "{% set doc = \"'\" ~ var('json_doc') ~ \"'\" %}{% set json = {} %}{% set hashes = [] %}"
+              + "{% if execute %}"
               + "".join(f"{{% do json.update({{'{key}': run_query('select ' ~ json_text(doc, '$.{key}'))"
                         f".columns[0].values()[0]}}) %}}" for key in JSON_EXPECTED)
-              + "{% endif %}{% do out.update({'json': json}) %}{{ tojson(out) }}")
-    result = lake.dbt("compile", "--quiet", "--inline", inline, "--vars", json.dumps({"json_doc": JSON_DOC}))
+              + "{% for key in var('hash_keys') %}"
+              + "{% do hashes.append(run_query('select ' ~ key_hash(\"'\" ~ key ~ \"'\")).columns[0].values()[0]) %}"
+              + "{% endfor %}"
+              + "{% endif %}{% do out.update({'json': json, 'hashes': hashes}) %}{{ tojson(out) }}")
+    variables = {"json_doc": JSON_DOC, "hash_keys": HASH_KEYS}
+    result = lake.dbt("compile", "--quiet", "--inline", inline, "--vars", json.dumps(variables))
     return json.loads(result.result.results[0].node.compiled_code)
 
 
@@ -80,3 +92,9 @@ def test_the_partition_column_of_each_partitioning(results: dict) -> None:
 
 def test_json_text_reads_scalars_like_trino(results: dict) -> None:
     assert results["json"] == JSON_EXPECTED
+
+
+def test_key_hash_is_md5s_first_8_bytes_as_a_signed_little_endian_bigint(results: dict) -> None:
+    expected = [python_key_hash(key) for key in HASH_KEYS]
+    assert results["hashes"] == expected
+    assert any(value < 0 for value in expected) and any(value > 0 for value in expected)  # both halves of the range

@@ -66,3 +66,38 @@ def test_a_correction_that_empties_a_date_removes_its_gold_rows(tmp_path: Path, 
         assert lake.query(f"select distinct event_date::varchar from gold.{table}") == [("2026-11-02",)], table
     assert lake.query("select product_rank, product_id, views from gold.top_products order by 1") == [
         (1, "P1", 1), (2, "P2", 1)]
+
+
+def test_a_correction_is_found_while_the_key_directory_lags(tmp_path: Path, spark: Any) -> None:
+    """silver.user_events finds the current date of a re-delivered event in the key directory user_event_keys. A
+    build that leaves the directory out (`--exclude user_event_keys`) leaves it behind; the next build must still
+    find the old date of an event the directory has not indexed, or the event would end up with two rows.
+
+    E3 arrives on 2026-11-03 in a build without the directory, then is re-delivered on 2026-11-04 in another."""
+    lake = Lake.under(tmp_path)
+    events = lake.root / "raw" / "user_events"
+    events.mkdir(parents=True)
+    (events / "day1.jsonl").write_text(
+        event("E1", "2026-11-01T10:00:00Z", "P1") + "\n" + event("E2", "2026-11-02T10:00:00Z", "P2") + "\n")
+    lake.ingest(spark, dataset="user_events")
+    lake.dbt("build")
+
+    (events / "day2.jsonl").write_text(event("E3", "2026-11-03T10:00:00Z", "P3") + "\n")
+    lake.ingest(spark, dataset="user_events")
+    lake.dbt("build", "--exclude", "user_event_keys")
+    assert lake.query("select count(*) from silver.user_event_keys") == [(2,)]  # E3 not indexed
+
+    (events / "day3.jsonl").write_text(event("E3", "2026-11-04T09:00:00Z", "P3") + "\n")
+    lake.ingest(spark, dataset="user_events")
+    lake.dbt("build", "--exclude", "user_event_keys")
+
+    expected_events = [("E1", "2026-11-01"), ("E2", "2026-11-02"), ("E3", "2026-11-04")]
+    expected_activity = [("2026-11-01", 1), ("2026-11-02", 1), ("2026-11-04", 1)]
+    assert lake.query("select event_id, event_date::varchar from silver.user_events order by 1") == expected_events
+    assert lake.query("select event_date::varchar, events from gold.user_activity order by 1") == expected_activity
+
+    # The directory catches up in the next build, and covers every delivery.
+    lake.dbt("build")
+    assert lake.query("select event_date::varchar from silver.user_event_keys order by 1") == [
+        ("2026-11-01",), ("2026-11-02",), ("2026-11-03",), ("2026-11-04",)]
+    assert lake.query("select event_id, event_date::varchar from silver.user_events order by 1") == expected_events

@@ -24,6 +24,7 @@ of statement dbt-athena sent.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -610,6 +611,22 @@ def test_defect5_request_ids_keep_microseconds(athena_lake: AthenaLake) -> None:
     local = athena_lake.workspace.query(
         "select request_id from silver.web_requests where user_id = 'user_edge' order by event_at")
     assert [r[0] for r in rows] == [r[0] for r in local]
+
+
+def test_the_key_directory_hashes_each_delivery_as_hashlib_does_on_trino(athena_lake: AthenaLake) -> None:
+    """silver.user_event_keys holds key_hash(event_id) of the deliveries in silver.user_event_versions, once per
+    run and date, for user_events' lookup of current dates (macros/engine/hashing.sql): on Trino, each hash is the
+    one Python's hashlib computes (the DuckDB build compares equal to it, table by table, in every batch)."""
+    def md5_key(event_id: str) -> int:
+        return int.from_bytes(hashlib.md5(event_id.encode()).digest()[:8], "little", signed=True)
+
+    _, versions = athena_lake.query(
+        "select event_id, cast(event_date as varchar), _ingest_run_id from dev_silver.user_event_versions")
+    _, keys = athena_lake.query(
+        "select cast(key_hash as varchar), cast(event_date as varchar), _ingest_run_id from dev_silver.user_event_keys")
+    assert len(versions) > 100
+    expected = {(md5_key(event_id), day, run) for event_id, day, run in versions}
+    assert sorted((int(value), day, run) for value, day, run in keys) == sorted(expected)
 
 
 def test_each_build_ran_the_scheduled_build_with_its_report_and_docs_site(athena_lake: AthenaLake) -> None:
