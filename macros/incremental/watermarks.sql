@@ -292,11 +292,11 @@
     Cost: finding the current dates of the new keys reads the key and date columns of the whole model, the one
     read of a keyed build that grows with history (about 1/5 of the table's bytes here).
 
-    With `key_index` (a key directory of `versions`: columns `key_hash`, holding key_hash() of the key, and
-    `date_column`, one row per version; silver.user_event_keys), that read is the directory instead: the dates of
-    every version whose key hash matches a new key's. It is a superset of the current dates (a key's current row
-    is one of its versions; an older version's date or a 64-bit hash collision only adds a date to rebuild, never
-    loses one). Versions the directory has not indexed yet (its recorded watermark lags this model's, when it was
+    With `key_index` (a key directory of `versions`: hash_bigint() of the key as `key_hash`, `date_column`,
+    `_ingest_run_id` and `ingest_date`, for every version; silver.user_event_keys), that read is the directory
+    instead: the dates of every version whose key hash matches a new key's. It is a superset of the current dates
+    (a key's current row is one of its versions; an older version's date or a 64-bit hash collision only adds a
+    date to rebuild, never loses one). Versions the directory has not indexed yet (its recorded watermark lags this model's, when it was
     left out of a build) are looked up in `versions` directly, on the key, bounded to their runs. -#}
 {% macro touched_dates(window, versions, key, date_column, key_index=none) -%}
     {%- if not execute or this is none -%}
@@ -320,7 +320,7 @@
         {%- set lookups = [
             "select " ~ date_column ~ " as touched_date from " ~ versions ~ " where " ~ window_filter(window),
             "select indexed." ~ date_column ~ " from " ~ key_index ~ " as indexed where indexed.key_hash in (select "
-            ~ key_hash(key) ~ " from " ~ versions ~ " where " ~ window_filter(window) ~ ")"] -%}
+            ~ hash_bigint(key) ~ " from " ~ versions ~ " where " ~ window_filter(window) ~ ")"] -%}
         {#- The versions this model merged before that the directory has not indexed: runs after its watermark, up
             to this model's. None when the directory was built in the same build (its watermark is the newest). -#}
         {%- set indexed_upto = recorded_upto(key_index.identifier, versions.identifier) -%}

@@ -32,7 +32,7 @@ select
 from merged
 left join indexed
     on
-        indexed.key_hash = {{ key_hash('merged.event_id') }}
+        indexed.key_hash = {{ hash_bigint('merged.event_id') }}
         and merged.event_date = indexed.event_date
         and merged._ingest_run_id = indexed._ingest_run_id
 where indexed.key_hash is null

@@ -38,7 +38,7 @@ CASES = {
 # json_text must behave as Trino's json_extract_scalar: scalars as text, null for objects, arrays, JSON null, missing.
 JSON_DOC = '{"a": "x y", "n": 5, "f": 1.5, "t": true, "z": null, "o": {"c": 1}, "l": [1, 2]}'
 JSON_EXPECTED = {"a": "x y", "n": "5", "f": "1.5", "t": "true", "z": None, "o": None, "l": None, "missing": None}
-# key_hash is the first 8 bytes of the key's MD5, little-endian and signed: computed here by hashlib.
+# hash_bigint is the first 8 bytes of the key's MD5, little-endian and signed: computed here by hashlib.
 HASH_KEYS = ["0f8fad5b-d9cb-469f-a165-70867728950e", "abc", "", "évènement", "x" * 200]
 
 
@@ -65,7 +65,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
               + "".join(f"{{% do json.update({{'{key}': run_query('select ' ~ json_text(doc, '$.{key}'))"
                         f".columns[0].values()[0]}}) %}}" for key in JSON_EXPECTED)
               + "{% for key in var('hash_keys') %}"
-              + "{% do hashes.append(run_query('select ' ~ key_hash(\"'\" ~ key ~ \"'\")).columns[0].values()[0]) %}"
+              + "{% do hashes.append(run_query('select ' ~ hash_bigint(\"'\" ~ key ~ \"'\")).columns[0].values()[0]) %}"
               + "{% endfor %}"
               + "{% endif %}{% do out.update({'json': json, 'hashes': hashes}) %}{{ tojson(out) }}")
     variables = {"json_doc": JSON_DOC, "hash_keys": HASH_KEYS}
@@ -94,7 +94,7 @@ def test_json_text_reads_scalars_like_trino(results: dict) -> None:
     assert results["json"] == JSON_EXPECTED
 
 
-def test_key_hash_is_md5s_first_8_bytes_as_a_signed_little_endian_bigint(results: dict) -> None:
+def test_hash_bigint_is_md5s_first_8_bytes_as_a_signed_little_endian_bigint(results: dict) -> None:
     expected = [python_key_hash(key) for key in HASH_KEYS]
     assert results["hashes"] == expected
     assert any(value < 0 for value in expected) and any(value > 0 for value in expected)  # both halves of the range

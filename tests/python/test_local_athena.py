@@ -614,7 +614,7 @@ def test_defect5_request_ids_keep_microseconds(athena_lake: AthenaLake) -> None:
 
 
 def test_the_key_directory_hashes_each_delivery_as_hashlib_does_on_trino(athena_lake: AthenaLake) -> None:
-    """silver.user_event_keys holds key_hash(event_id) of the deliveries in silver.user_event_versions, once per
+    """silver.user_event_keys holds hash_bigint(event_id) of the deliveries in silver.user_event_versions, once per
     run and date, for user_events' lookup of current dates (macros/engine/hashing.sql): on Trino, each hash is the
     one Python's hashlib computes (the DuckDB build compares equal to it, table by table, in every batch)."""
     def md5_key(event_id: str) -> int:
