@@ -89,9 +89,9 @@
 {#- Whether `relation` does not exist yet, in a command that only compiles (`dbt compile`, `dbt docs generate`,
     and sqlfluff's dbt templater, which compiles as `dbt compile` does) on a lake where it was never built. Such a
     command runs no on-run-start hook and builds no upstream, so the compile-time lookups (here and in
-    rebuild.sql) answer "nothing recorded, nothing new" instead of failing on a missing table. A build never needs it: its on-run-start hook creates the
-    watermark table, and dbt builds every upstream first. Checked only when compiling, so builds pay no
-    metadata call for it. -#}
+    rebuild.sql) answer "nothing recorded, nothing new" instead of failing on a missing table. A build never
+    needs it: its on-run-start hook creates the watermark table, and dbt builds every upstream first. Checked
+    only when compiling, so builds pay no metadata call for it. -#}
 {% macro unbuilt_at_compile(relation) -%}
     {#- (A bronze source on DuckDB is a read_parquet() text, which reads as empty without files.) -#}
     {{ return(flags.WHICH in ('compile', 'generate') and relation is not string
@@ -179,6 +179,20 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The predicate selecting rows of ingest runs after `after` and up to `upto` (either none: unbounded on that
+    side), with literal bounds; `true` when both are none. -#}
+{% macro runs_between(after, upto) -%}
+    {%- set parts = [] -%}
+    {%- if after is not none -%}
+        {%- do parts.append(runs_after(after)) -%}
+    {%- endif -%}
+    {%- if upto is not none -%}
+        {%- do parts.append("ingest_date <= date '" ~ upto.ingest_date ~ "' and _ingest_run_id <= '" ~ upto.run_id
+                            ~ "'") -%}
+    {%- endif -%}
+    {{- parts | join(' and ') if parts else 'true' -}}
+{%- endmacro %}
+
 {#- The where-clause of a window from ingest_window(), with literal bounds, followed by the window as a comment
     for record_windows(). `false` for an empty window; `true` on a first or full build with no upper bound. -#}
 {% macro window_filter(window) -%}
@@ -187,15 +201,7 @@
     {%- elif window.empty -%}
         false
     {%- else -%}
-        {%- set parts = [] -%}
-        {%- if window.after is not none -%}
-            {%- do parts.append(runs_after(window.after)) -%}
-        {%- endif -%}
-        {%- if window.upto is not none -%}
-            {%- do parts.append("ingest_date <= date '" ~ window.upto.ingest_date ~ "' and _ingest_run_id <= '"
-                                ~ window.upto.run_id ~ "'") -%}
-        {%- endif -%}
-        {{ parts | join(' and ') if parts else 'true' }}
+        {{ runs_between(window.after, window.upto) }}
     {%- endif -%}
     {{- window_marker(window) -}}
 {%- endmacro %}
@@ -296,8 +302,9 @@
     `_ingest_run_id` and `ingest_date`, for every version; silver.user_event_keys), that read is the directory
     instead: the dates of every version whose key hash matches a new key's. It is a superset of the current dates
     (a key's current row is one of its versions; an older version's date or a 64-bit hash collision only adds a
-    date to rebuild, never loses one). Versions the directory has not indexed yet (its recorded watermark lags this model's, when it was
-    left out of a build) are looked up in `versions` directly, on the key, bounded to their runs. -#}
+    date to rebuild, never loses one). Versions the directory has not indexed yet (its recorded watermark lags
+    this model's, when it was left out of a build) are looked up in `versions` directly, on the key, bounded to
+    their runs. -#}
 {% macro touched_dates(window, versions, key, date_column, key_index=none) -%}
     {%- if not execute or this is none -%}
         {{ return(none) }}
@@ -316,19 +323,18 @@
             ~ " where touched_date is not null order by 1"
         ) -%}
     {%- elif is_incremental() -%}
-        {%- set new_keys = "select " ~ key ~ " from " ~ versions ~ " where " ~ window_filter(window) -%}
+        {%- set new_versions = " from " ~ versions ~ " where " ~ window_filter(window) -%}
         {%- set lookups = [
-            "select " ~ date_column ~ " as touched_date from " ~ versions ~ " where " ~ window_filter(window),
+            "select " ~ date_column ~ " as touched_date" ~ new_versions,
             "select indexed." ~ date_column ~ " from " ~ key_index ~ " as indexed where indexed.key_hash in (select "
-            ~ hash_bigint(key) ~ " from " ~ versions ~ " where " ~ window_filter(window) ~ ")"] -%}
+            ~ hash_bigint(key) ~ new_versions ~ ")"] -%}
         {#- The versions this model merged before that the directory has not indexed: runs after its watermark, up
             to this model's. None when the directory was built in the same build (its watermark is the newest). -#}
         {%- set indexed_upto = recorded_upto(key_index.identifier, versions.identifier) -%}
         {%- if window.after is not none and (indexed_upto is none or indexed_upto.run_id < window.after.run_id) -%}
             {%- do lookups.append("select " ~ date_column ~ " from " ~ versions ~ " where "
-                ~ (runs_after(indexed_upto) ~ " and " if indexed_upto is not none else "")
-                ~ "ingest_date <= date '" ~ window.after.ingest_date ~ "' and _ingest_run_id <= '"
-                ~ window.after.run_id ~ "' and " ~ key ~ " in (" ~ new_keys ~ ")") -%}
+                ~ runs_between(indexed_upto, window.after) ~ " and " ~ key ~ " in (select " ~ key ~ new_versions
+                ~ ")") -%}
         {%- endif -%}
         {%- set dates = column_values(
             "select distinct cast(touched_date as varchar) from (" ~ lookups | join(' union all ')

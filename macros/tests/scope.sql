@@ -169,8 +169,7 @@
     {%- elif window.empty -%}
         false
     {%- else -%}
-        {{ runs_after(window.after) }} and ingest_date <= date '{{ window.upto.ingest_date }}'
-        and _ingest_run_id <= '{{ window.upto.run_id }}'
+        {{ runs_between(window.after, window.upto) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -42,7 +42,7 @@ JSON_EXPECTED = {"a": "x y", "n": "5", "f": "1.5", "t": "true", "z": None, "o": 
 HASH_KEYS = ["0f8fad5b-d9cb-469f-a165-70867728950e", "abc", "", "évènement", "x" * 200]
 
 
-def python_key_hash(key: str) -> int:
+def python_hash_bigint(key: str) -> int:
     return int.from_bytes(hashlib.md5(key.encode()).digest()[:8], "little", signed=True)
 
 
@@ -95,6 +95,6 @@ def test_json_text_reads_scalars_like_trino(results: dict) -> None:
 
 
 def test_hash_bigint_is_md5s_first_8_bytes_as_a_signed_little_endian_bigint(results: dict) -> None:
-    expected = [python_key_hash(key) for key in HASH_KEYS]
+    expected = [python_hash_bigint(key) for key in HASH_KEYS]
     assert results["hashes"] == expected
     assert any(value < 0 for value in expected) and any(value > 0 for value in expected)  # both halves of the range

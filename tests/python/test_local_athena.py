@@ -24,7 +24,6 @@ of statement dbt-athena sent.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import random
@@ -45,6 +44,7 @@ import pytest
 
 from testkit import REPO, Lake, Result
 from tests.python.test_arrival_order import add_extra_deliveries, generate_sample
+from tests.python.test_engine_macros import python_hash_bigint
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e, pytest.mark.athena]
 
@@ -617,15 +617,12 @@ def test_the_key_directory_hashes_each_delivery_as_hashlib_does_on_trino(athena_
     """silver.user_event_keys holds hash_bigint(event_id) of the deliveries in silver.user_event_versions, once per
     run and date, for user_events' lookup of current dates (macros/engine/hashing.sql): on Trino, each hash is the
     one Python's hashlib computes (the DuckDB build compares equal to it, table by table, in every batch)."""
-    def md5_key(event_id: str) -> int:
-        return int.from_bytes(hashlib.md5(event_id.encode()).digest()[:8], "little", signed=True)
-
     _, versions = athena_lake.query(
         "select event_id, cast(event_date as varchar), _ingest_run_id from dev_silver.user_event_versions")
     _, keys = athena_lake.query(
         "select cast(key_hash as varchar), cast(event_date as varchar), _ingest_run_id from dev_silver.user_event_keys")
     assert len(versions) > 100
-    expected = {(md5_key(event_id), day, run) for event_id, day, run in versions}
+    expected = {(python_hash_bigint(event_id), day, run) for event_id, day, run in versions}
     assert sorted((int(value), day, run) for value, day, run in keys) == sorted(expected)
 
 
