@@ -130,9 +130,10 @@
 {%- endmacro %}
 
 {#- The dates the silver model `upstream` logged as touched by its builds after `after` (a watermark, or none for
-    every build): {'upto': the newest of those builds' watermarks or none, 'dates': sorted 'YYYY-MM-DD' list, or
-    none when one of them touched every date}. One small query on the ops table. -#}
-{% macro touched_since(upstream, after) -%}
+    every build) and up to `upto` (none: the newest): {'upto': the newest of those builds' watermarks or none,
+    'dates': sorted 'YYYY-MM-DD' list, or none when one of them touched every date}. One small query on the ops
+    table. -#}
+{% macro touched_since(upstream, after, upto=none) -%}
     {%- if unbuilt_at_compile(watermark_relation()) -%}
         {{ return({'upto': none, 'dates': []}) }}
     {%- endif -%}
@@ -140,6 +141,7 @@
         "select upto_run_id, cast(upto_ingest_date as varchar), touched_dates from " ~ watermark_relation()
         ~ " where model_name = '" ~ upstream ~ "' and kind = 'touched' and upto_run_id is not null"
         ~ (" and upto_run_id > '" ~ after.run_id ~ "'" if after is not none else "")
+        ~ (" and upto_run_id <= '" ~ upto.run_id ~ "'" if upto is not none else "")
         ~ " order by upto_run_id"
     ) -%}
     {%- set found = namespace(upto=none, every_date=false) -%}

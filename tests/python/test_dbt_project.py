@@ -108,8 +108,8 @@ def test_every_node_compiles_on_a_lake_never_built(tmp_path: Path) -> None:
     # A keyed silver model and an entity-grain gold model compile to the first build's SQL: read everything.
     assert '/* lakehouse:window {"upstream": "user_event_versions", "after": null, "upto": null, "empty": false}' \
         in compiled["user_events"]
-    assert '/* lakehouse:window {"upstream": "user_events", "after": null, "upto": null, "empty": false}' \
-        in compiled["user_features"]
+    assert ('/* lakehouse:window {"upstream": "user_events", "after": null, "upto": null, "empty": false, '
+            '"mode": "full", "dates": null, "recompute": []}') in compiled["user_features"]
     # Nothing was built or recorded by compiling.
     assert lake.query("select count(*) from information_schema.tables "
                       "where table_schema in ('silver', 'gold', 'ops')") == [(0,)]

@@ -115,6 +115,22 @@ class AthenaLake:
         return self.workspace.run(["python", "-m", "local_athena", *args], timeout=1200, ok=(0,) if check else None)
 
 
+# Two users whose first or last day a correction in batch 2 empties, so that gold.user_features, kept by difference
+# (macros/incremental/day_versions.sql), sums them again from every date on Trino: U0000001's only event moves from
+# 2026-11-01 to 2026-11-02 (its first day empties), U0000002's last event moves from 2026-11-02 back to 2026-11-01
+# (its last day empties).
+def _lone_event(event_id: str, user: str, at: str) -> str:
+    return json.dumps({"event_id": event_id, "user_id": user, "session_id": "s_lone", "event_type": "view",
+                       "product_id": "P1", "category": "Books", "price": None, "event_timestamp": at})
+
+
+LONE_EVENTS_BATCH1 = "\n".join([_lone_event("lone-1", "U0000001", "2026-11-01T05:00:00Z"),
+                                _lone_event("lone-2", "U0000002", "2026-11-01T06:00:00Z"),
+                                _lone_event("lone-3", "U0000002", "2026-11-02T07:00:00Z")]) + "\n"
+LONE_EVENTS_BATCH2 = "\n".join([_lone_event("lone-1", "U0000001", "2026-11-02T05:00:00Z"),
+                                _lone_event("lone-3", "U0000002", "2026-11-01T07:00:00Z")]) + "\n"
+
+
 # What a reader of gold sees: per date, the requests of daily_endpoint_metrics (web_logs, late data) and the purchases
 # of hourly_revenue (user_events, corrections that move events between dates).
 GOLD_READ = ("select 'daily_endpoint_metrics', cast(event_date as varchar), cast(sum(total_requests) as varchar) "
@@ -230,6 +246,9 @@ def athena_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaLake
     backfill = workspace.root / "raw" / "web_logs" / "backfill" / "web_logs_backfill.csv"
     backfill.parent.mkdir(parents=True, exist_ok=True)
     backfill.write_text(BACKFILL_CSV)
+    lone = workspace.root / "raw" / "user_events" / "lone"
+    lone.mkdir(parents=True, exist_ok=True)
+    (lone / "user_events_lone.jsonl").write_text(LONE_EVENTS_BATCH1)
     try:
         _mark(lake, "batch1")
         _step(lake, "batch1", workspace.make("athena-local", timeout=1500))
@@ -243,6 +262,7 @@ def athena_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaLake
         edge = workspace.root / "raw" / "web_logs" / "edge" / "web_logs_microseconds.csv"
         edge.parent.mkdir(parents=True, exist_ok=True)
         edge.write_text(EDGE_CSV)
+        (lone / "user_events_lone_moved.jsonl").write_text(LONE_EVENTS_BATCH2)
         lake.tables_before = _gold_tables(lake)
         _mark(lake, "batch2")
         _stopped_build(lake)
@@ -624,6 +644,29 @@ def test_the_key_directory_hashes_each_delivery_as_hashlib_does_on_trino(athena_
     assert len(versions) > 100
     expected = {(python_hash_bigint(event_id), day, run) for event_id, day, run in versions}
     assert sorted((int(value), day, run) for value, day, run in keys) == sorted(expected)
+
+
+def test_user_features_adds_batch_2_by_difference_and_sums_the_moved_users_again(athena_lake: AthenaLake) -> None:
+    """gold.user_features is kept by difference on Trino too: batch 2's build (run again after the stopped one) added
+    the rebuilt dates of gold.user_days from ops.user_day_versions, and summed again the two users whose first or
+    last day a correction emptied. The DuckDB build compares equal to it, table by table, after every batch; here,
+    that the delta path, not a full recomputation, is what ran on the local Athena, and what it gave the two users."""
+    log = (athena_lake.state / "statements.jsonl").read_text().splitlines()
+    batch2 = [json.loads(line) for line in log[athena_lake.statements_before["batch2"]:
+                                                  athena_lake.statements_before["full_refresh"]]]
+    windows = [json.loads(found) for s in batch2 if s["state"] == "SUCCEEDED" and "user_features" in s["query"]
+               for found in re.findall(r'/\* lakehouse:window (\{"upstream": "user_events".*?\}) \*/', s["query"])
+               if '"mode"' in found]
+    delta = [w for w in windows if w["mode"] == "delta" and w["recompute"]]
+    assert delta, windows
+    assert {"U0000001", "U0000002"} <= set(delta[-1]["recompute"]), delta[-1]
+    assert {"2026-11-01", "2026-11-02"} <= set(delta[-1]["dates"]), delta[-1]
+    _, rows = athena_lake.query(
+        "select user_id, cast(view_count as varchar), cast(first_event_at as varchar), cast(last_event_at as varchar) "
+        "from dev_gold.user_features where user_id in ('U0000001', 'U0000002') order by 1", "dev_gold")
+    assert [[str(v) for v in row] for row in rows] == [
+        ["U0000001", "1", "2026-11-02 05:00:00.000000", "2026-11-02 05:00:00.000000"],
+        ["U0000002", "2", "2026-11-01 06:00:00.000000", "2026-11-01 07:00:00.000000"]]
 
 
 def test_each_build_ran_the_scheduled_build_with_its_report_and_docs_site(athena_lake: AthenaLake) -> None:

@@ -1,12 +1,126 @@
-{#- One row per user: event counts by type, spend, first and last event, and recency as of `as_of_date`
-    (the dbt var, default: the latest event_date). Features for ML models. Entity grain: rebuilt in full
-    by a build that finds new events (moving `as_of_date` changes every user's recency), in one statement, and
-    left alone by a build that finds none (rebuild_when_changed() in macros/incremental/rebuild.sql). Summed from
-    gold.user_days (one row per user and day, rebuilt by date just before), not from every event. -#}
-{{ config(**rebuild_when_changed(upstreams=['user_events'], unique_key='user_id')) }}
-{%- set changed = changed_filter() %}
+{#- One row per user: event counts by type, spend, first and last event, and recency as of `as_of_date` (the dbt
+    var, default: the latest event_date). Features for ML models. Entity grain: every row is rewritten by a build
+    that finds new events (moving `as_of_date` changes every user's recency), in one statement, and left alone by a
+    build that finds none.
 
-with days as (
+    Kept by difference (macros/incremental/day_versions.sql): a build reads its own rows, which carry the batch of
+    ops.user_day_versions they reflect (`_ingest_run_id`), and the batches after it: the rebuilt dates of
+    gold.user_days, as they are now and as they were. Counts and spend add up; a first or last event stays unless
+    its date was rebuilt. Users whose first or last day was emptied by a correction are summed again from every
+    date, and a first or full build, or the var `as_of_date`, sums every date's newest rows. -#}
+{{ config(**rebuild_when_changed(upstreams=['user_day_versions'], unique_key='user_id')) }}
+{%- set window = rollup_window(ref('user_day_versions'), 'user_events', 'user_id', 'first_event_at',
+                               'last_event_at') %}
+{%- set delta = window.mode == 'delta' %}
+{%- set read = 'false' if window.empty else 'true' %}
+{%- set upto = "_ingest_run_id <= '" ~ window.upto.run_id ~ "'" if window.upto is not none else 'true' %}
+{%- set recompute = "('" ~ window.recompute | join("', '") ~ "')" %}
+{#- A delta build reads the rebuilt dates, and every date of the users summed again. #}
+{%- set scope = date_filter('event_date', window.dates) if delta else 'true' %}
+{%- if window.recompute %}{% set scope = '(' ~ scope ~ ' or user_id in ' ~ recompute ~ ')' %}{% endif %}
+
+with versions as (
+    -- The day versions this build adds: the rebuilt dates' batches (a delta build) or every date's, up to the newest;
+    -- and, for the users summed again, every date's.
+    select
+        event_date,
+        user_id,
+        view_count,
+        click_count,
+        cart_count,
+        purchase_count,
+        total_spend,
+        first_event_at,
+        last_event_at,
+        last_event_type,
+        is_removed,
+        _ingest_run_id,
+        {%- if window.recompute %}
+        user_id in {{ recompute }} as summed_again
+        {%- else %}
+        false as summed_again
+        {%- endif %}
+    from {{ ref('user_day_versions') }}
+    where
+        {{ read }} and {{ upto }}
+        and {{ scope }}
+        and {{ "event_date <= " ~ as_of_date(none, none) if var('as_of_date', none) else 'true' }}
+        {{- window_marker(window) }}
+),
+
+batches as (
+    -- Per user and date: its newest batch, and (a delta build, not for the users summed again) its newest batch as
+    -- of this table's own (null: the user had no row on the date then).
+    select
+        event_date,
+        user_id,
+        max(_ingest_run_id) as new_batch,
+        {%- if delta %}
+        max(case when _ingest_run_id <= '{{ window.after.run_id }}' and not summed_again then _ingest_run_id end)
+            as old_batch
+        {%- else %}
+        cast(null as varchar) as old_batch
+        {%- endif %}
+    from versions
+    group by event_date, user_id
+),
+
+day_rows as (
+    -- +1: a user's day as it is now; -1: as this table counted it.
+    select
+        versions.user_id,
+        versions.view_count,
+        versions.click_count,
+        versions.cart_count,
+        versions.purchase_count,
+        versions.total_spend,
+        versions.first_event_at,
+        versions.last_event_at,
+        versions.last_event_type,
+        case when versions._ingest_run_id = batches.new_batch then 1 else -1 end as sign
+    from versions
+    inner join batches
+        on
+            versions.event_date = batches.event_date
+            and versions.user_id = batches.user_id
+            and (versions._ingest_run_id = batches.new_batch or versions._ingest_run_id = batches.old_batch)
+    where not versions.is_removed
+),
+
+changes as (
+    select
+        user_id,
+        sum(sign * view_count) as view_count,
+        sum(sign * click_count) as click_count,
+        sum(sign * cart_count) as cart_count,
+        sum(sign * purchase_count) as purchase_count,
+        sum(sign * total_spend) as total_spend,
+        min(case when sign = 1 then first_event_at end) as first_event_at,
+        max(case when sign = 1 then last_event_at end) as last_event_at
+    from day_rows
+    group by user_id
+),
+
+last_events as (
+    -- The last event of the user's last day among the newest rows (two days never share a last_event_at: a day
+    -- is the date of event_at).
+    select
+        user_id,
+        last_event_type
+    from (
+        select
+            user_id,
+            last_event_type,
+            row_number() over (partition by user_id order by last_event_at desc) as recency_rank
+        from day_rows
+        where sign = 1
+    ) as ranked_days
+    where recency_rank = 1
+),
+
+previous as (
+    -- This table as of its own batch, in a delta build (less the users summed again); otherwise no rows (of a
+    -- relation with these columns that exists on a first build too).
     select
         user_id,
         view_count,
@@ -17,57 +131,70 @@ with days as (
         first_event_at,
         last_event_at,
         last_event_type
-    from {{ ref('user_days') }}
-    where event_date <= {{ as_of_date(ref('user_events'), 'event_date') }} and {{ changed }}
+    from {% if delta %}{{ this }}{% else %}{{ ref('user_day_versions') }}{% endif %}
+    where
+        {{ 'true' if delta else 'false' }}
+        and {{ 'user_id not in ' ~ recompute if window.recompute else 'true' }}
+),
+
+merged as (
+    select
+        coalesce(previous.user_id, changes.user_id) as user_id,
+        coalesce(previous.view_count, 0) + coalesce(changes.view_count, 0) as view_count,
+        coalesce(previous.click_count, 0) + coalesce(changes.click_count, 0) as click_count,
+        coalesce(previous.cart_count, 0) + coalesce(changes.cart_count, 0) as cart_count,
+        coalesce(previous.purchase_count, 0) + coalesce(changes.purchase_count, 0) as purchase_count,
+        coalesce(previous.total_spend, 0) + coalesce(changes.total_spend, 0) as total_spend,
+        -- A first (last) event on a date that was not rebuilt still holds against the rebuilt dates' newest rows;
+        -- one on a rebuilt date is replaced by them (they reach back, or forward, to its date).
+        case
+            when
+                previous.user_id is null
+                or {{ date_filter('cast(previous.first_event_at as date)', window.dates) }}
+                or changes.first_event_at < previous.first_event_at
+                then changes.first_event_at
+            else previous.first_event_at
+        end as first_event_at,
+        case
+            when
+                previous.user_id is null
+                or {{ date_filter('cast(previous.last_event_at as date)', window.dates) }}
+                or changes.last_event_at > previous.last_event_at
+                then changes.last_event_at
+            else previous.last_event_at
+        end as last_event_at,
+        case
+            when
+                previous.user_id is null
+                or {{ date_filter('cast(previous.last_event_at as date)', window.dates) }}
+                or changes.last_event_at > previous.last_event_at
+                then last_events.last_event_type
+            else previous.last_event_type
+        end as last_event_type
+    from previous
+    full outer join changes
+        on previous.user_id = changes.user_id
+    left join last_events
+        on coalesce(previous.user_id, changes.user_id) = last_events.user_id
 ),
 
 as_of as (
     select {{ as_of_date(ref('user_events'), 'event_date') }} as as_of_date
-    where {{ changed }}
-),
-
-per_user as (
-    select
-        user_id,
-        sum(view_count) as view_count,
-        sum(click_count) as click_count,
-        sum(cart_count) as cart_count,
-        sum(purchase_count) as purchase_count,
-        sum(total_spend) as total_spend,
-        min(first_event_at) as first_event_at,
-        max(last_event_at) as last_event_at
-    from days
-    group by user_id
-),
-
-last_events as (
-    -- The last event of the user's last day (two days never share a last_event_at: a day is the date of event_at).
-    select
-        user_id,
-        last_event_type
-    from (
-        select
-            user_id,
-            last_event_type,
-            row_number() over (partition by user_id order by last_event_at desc) as recency_rank
-        from days
-    ) as ranked_days
-    where recency_rank = 1
+    where {{ read }}
 )
 
 select
-    per_user.user_id,
-    cast(per_user.view_count as bigint) as view_count,
-    cast(per_user.click_count as bigint) as click_count,
-    cast(per_user.cart_count as bigint) as cart_count,
-    cast(per_user.purchase_count as bigint) as purchase_count,
-    cast(per_user.total_spend as decimal(18, 2)) as total_spend,
-    per_user.first_event_at,
-    per_user.last_event_at,
-    last_events.last_event_type,
-    {{ days_between('per_user.last_event_at', 'as_of.as_of_date') }} as days_since_last_event,
-    as_of.as_of_date
-from per_user
+    merged.user_id,
+    cast(merged.view_count as bigint) as view_count,
+    cast(merged.click_count as bigint) as click_count,
+    cast(merged.cart_count as bigint) as cart_count,
+    cast(merged.purchase_count as bigint) as purchase_count,
+    cast(merged.total_spend as decimal(18, 2)) as total_spend,
+    merged.first_event_at,
+    merged.last_event_at,
+    merged.last_event_type,
+    {{ days_between('merged.last_event_at', 'as_of.as_of_date') }} as days_since_last_event,
+    as_of.as_of_date,
+    {{ batch_literals(window.upto) }}
+from merged
 cross join as_of
-inner join last_events
-    on per_user.user_id = last_events.user_id

@@ -1,0 +1,82 @@
+{#- Every state of gold.user_days' rebuilt dates, for gold.user_features to add up by difference
+    (macros/incremental/day_versions.sql). Append-only: each build that rebuilt dates of user_days appends one
+    batch, tagged with the run of user_events that user_days had consumed: the dates' rows as rebuilt, and a
+    removal row (`is_removed`) for each user a date had in its previous batch and has no more. A first or full
+    build is a full copy (`is_full_copy`). -#}
+{%- set window = day_versions_window('user_days', 'user_events') %}
+{%- set with_previous = is_incremental() and not window.empty and window.dates is not none %}
+
+with rebuilt_days as (
+    select
+        event_date,
+        user_id,
+        view_count,
+        click_count,
+        cart_count,
+        purchase_count,
+        total_spend,
+        first_event_at,
+        last_event_at,
+        last_event_type
+    from {{ ref('user_days') }}
+    where {{ 'false' if window.empty else date_filter('event_date', window.dates) }}{{ window_marker(window) }}
+),
+
+previous_users as (
+    -- The users each rebuilt date had in its newest batch so far (none on a full copy).
+    {%- if with_previous %}
+    select
+        event_date,
+        user_id
+    from (
+        select
+            event_date,
+            user_id,
+            is_removed,
+            row_number() over (partition by event_date, user_id order by _ingest_run_id desc) as batch_rank
+        from {{ this }}
+        where {{ date_filter('event_date', window.dates) }}
+    ) as ranked_versions
+    where batch_rank = 1 and not is_removed
+    {%- else %}
+    select
+        cast(null as date) as event_date,
+        cast(null as varchar) as user_id
+    where false
+    {%- endif %}
+)
+
+select
+    event_date,
+    user_id,
+    view_count,
+    click_count,
+    cart_count,
+    purchase_count,
+    total_spend,
+    first_event_at,
+    last_event_at,
+    last_event_type,
+    false as is_removed,
+    {{ batch_literals(window.upto) }},
+    {{ 'true' if window.dates is none else 'false' }} as is_full_copy
+from rebuilt_days
+union all
+select
+    previous_users.event_date,
+    previous_users.user_id,
+    cast(null as bigint) as view_count,
+    cast(null as bigint) as click_count,
+    cast(null as bigint) as cart_count,
+    cast(null as bigint) as purchase_count,
+    cast(null as decimal(18, 2)) as total_spend,
+    cast(null as {{ timestamp_type() }}) as first_event_at,
+    cast(null as {{ timestamp_type() }}) as last_event_at,
+    cast(null as varchar) as last_event_type,
+    true as is_removed,
+    {{ batch_literals(window.upto) }},
+    false as is_full_copy
+from previous_users
+left join rebuilt_days
+    on previous_users.event_date = rebuilt_days.event_date and previous_users.user_id = rebuilt_days.user_id
+where rebuilt_days.user_id is null
