@@ -285,9 +285,8 @@ def _incremental_explanation(figures: list[HistoryFigure]) -> list[str]:
         "current dates of the touched keys in their own table (`touched_dates()`, the key and date columns; "
         "`user_events` in its key directory `user_event_keys`, an 8-byte hash and a date per delivery), a "
         "scan of the whole table that cannot be pruned by key (zone maps do not help with random keys); "
-        "`customers` looks up its touched keys' current rows, and the entity-grain gold table "
-        "`customer_segments` is rebuilt in full (`user_features` is kept by difference, from the rebuilt dates "
-        "of `user_days`).",
+        "`customers` looks up its touched keys' current rows. (The entity-grain gold tables `customer_segments` "
+        "and `user_features` are kept by difference, from the touched dates only.)",
         "- The ingest of one day is flat: a fresh process whose time is JVM start plus the day's files; "
         "the manifest listing grows by one file a day.", ""]
     return text

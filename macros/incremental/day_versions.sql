@@ -20,30 +20,31 @@
     Cost: the rollup's own rows and the rebuilt dates' versions, flat in history; summing an entity again reads the
     whole versions model, and happens only when a correction empties its first or last day. -#}
 
-{#- The batch the current day versions model appends: the dates `source` (the date-grain model) rebuilt since this
-    model's last batch, up to the watermark `source` has recorded over `upstream`. {'upstream', 'after', 'upto',
-    'empty', 'dates'}: `dates` none for a full copy (a first or full build). -#}
-{% macro day_versions_window(source, upstream) -%}
+{#- The batch the current day versions model appends: the dates the silver model `touched` logged as touched
+    (macros/incremental/watermarks.sql) since this model's last batch, up to the watermark that `source` (the model
+    the versions copy: the date-grain gold model, or `touched` itself) has recorded over `source_upstream`, so that
+    a batch never runs ahead of what `source` holds. {'upstream', 'after', 'upto', 'empty', 'dates'}: `dates` none
+    for a copy of every date (a first or full build, or a full build of `touched`). -#}
+{% macro day_versions_window(touched, source, source_upstream) -%}
     {%- if not execute or this is none or in_unit_test() -%}
-        {{ return({'upstream': upstream, 'after': none, 'upto': none, 'empty': false, 'dates': none}) }}
+        {{ return({'upstream': touched, 'after': none, 'upto': none, 'empty': false, 'dates': none}) }}
     {%- endif -%}
     {%- if is_incremental() and var('assume_changed_dates', none) is not none -%}
-        {{ return({'upstream': upstream, 'after': var('assume_watermark', none), 'upto': var('assume_upto', none),
+        {{ return({'upstream': touched, 'after': var('assume_watermark', none), 'upto': var('assume_upto', none),
                    'empty': false, 'dates': var('assume_changed_dates') | map('string') | list}) }}
     {%- endif -%}
     {%- set after = none -%}
     {%- if is_incremental() -%}
         {#- A batch written by a build that stopped before recording it counts as written (no batch twice). -#}
-        {%- set recorded = recorded_upto(this.identifier, upstream) -%}
+        {%- set recorded = recorded_upto(this.identifier, touched) -%}
         {%- set after = newest_run(this, recorded) or recorded -%}
     {%- endif -%}
-    {#- Only what `source` has rebuilt and recorded: a batch never runs ahead of the date-grain model. -#}
-    {%- set upto = recorded_upto(source, upstream) -%}
+    {%- set upto = recorded_upto(source, source_upstream) -%}
     {%- if upto is none or (after is not none and upto.run_id <= after.run_id) -%}
-        {{ return({'upstream': upstream, 'after': after, 'upto': upto, 'empty': true, 'dates': []}) }}
+        {{ return({'upstream': touched, 'after': after, 'upto': upto, 'empty': true, 'dates': []}) }}
     {%- endif -%}
-    {%- set dates = touched_since(upstream, after, upto).dates if after is not none else none -%}
-    {{ return({'upstream': upstream, 'after': after, 'upto': upto, 'empty': false, 'dates': dates}) }}
+    {%- set dates = touched_since(touched, after, upto).dates if after is not none else none -%}
+    {{ return({'upstream': touched, 'after': after, 'upto': upto, 'empty': false, 'dates': dates}) }}
 {%- endmacro %}
 
 {#- The `_ingest_run_id` and `ingest_date` literals of a watermark ({'run_id', 'ingest_date'} or none). -#}
@@ -63,16 +64,22 @@
       entities to sum again from every date.
     - mode 'full': sum every date's newest rows up to `upto` (a first or full build, a full copy among the new
       batches, the var `as_of_date` or the build after one).
-    - mode 'none' (`empty`): no new batch; the table stays as it is.
+    - mode 'none' (`empty`): no new batch; the table stays as it is. With `refresh` (the model rewrites its rows for
+      another upstream), mode 'delta' with no dates instead, still `empty`.
     `key`, `first_column` and `last_column` name the entity key and the timestamps of its first and last event, in
     both models. -#}
-{% macro rollup_window(versions, upstream, key, first_column, last_column) -%}
+{% macro rollup_window(versions, upstream, key, first_column, last_column, date_column='event_date',
+                       refresh=false) -%}
     {%- if not execute or this is none or in_unit_test() -%}
         {{ return({'upstream': upstream, 'after': none, 'upto': none, 'empty': false, 'mode': 'full',
                    'dates': none, 'recompute': []}) }}
     {%- endif -%}
     {%- set as_of = var('as_of_date', none) -%}
-    {%- set after = newest_run(this, none) if is_incremental() else none -%}
+    {%- set after = none -%}
+    {%- if is_incremental() -%}
+        {%- set after = var('assume_watermark', none) if var('assume_changed_dates', none) is not none
+                        else newest_run(this, none) -%}
+    {%- endif -%}
     {%- set full = not is_incremental() or after is none or as_of is not none
                    or (var('assume_changed_dates', none) is none and last_build_had_as_of()) -%}
     {%- set name = upstream ~ ('@as_of' if as_of is not none else '') -%}
@@ -89,12 +96,14 @@
     {#- The dates of the new batches, the newest batch, and whether one of them is a full copy: read from the batches
         after ours only (their run id statistics skip the older data files). -#}
     {%- set result = run_query(
-        "select cast(event_date as varchar), max(_ingest_run_id), cast(max(ingest_date) as varchar),"
+        "select cast(" ~ date_column ~ " as varchar), max(_ingest_run_id), cast(max(ingest_date) as varchar),"
         ~ " max(case when is_full_copy then 1 else 0 end) from " ~ versions ~ " where " ~ runs_after(after)
-        ~ " group by event_date order by 1") -%}
+        ~ " group by " ~ date_column ~ " order by 1") -%}
     {%- if result.rows | length == 0 -%}
-        {{ return({'upstream': name, 'after': after, 'upto': none, 'empty': true, 'mode': 'none', 'dates': [],
-                   'recompute': []}) }}
+        {#- Nothing new to add. With `refresh` (another upstream changed, so every row is rewritten) a delta of no
+            dates: this table's own rows, still as of its own batch. -#}
+        {{ return({'upstream': name, 'after': after, 'upto': after if refresh else none, 'empty': true,
+                   'mode': 'delta' if refresh else 'none', 'dates': [], 'recompute': []}) }}
     {%- endif -%}
     {%- set state = namespace(upto=none, full=false) -%}
     {%- set dates = [] -%}
@@ -109,8 +118,8 @@
         {{ return({'upstream': name, 'after': after, 'upto': state.upto, 'empty': false, 'mode': 'full',
                    'dates': none, 'recompute': []}) }}
     {%- endif -%}
-    {%- set recompute = column_values(rollup_recompute_sql(versions, key, first_column, last_column, dates,
-                                                           state.upto)) -%}
+    {%- set recompute = column_values(rollup_recompute_sql(versions, key, first_column, last_column, date_column,
+                                                           dates, state.upto)) -%}
     {%- if recompute | length > 1000 -%}
         {#- (Not a few: summing everyone again is as cheap, and keeps the statement short.) -#}
         {{ return({'upstream': name, 'after': after, 'upto': state.upto, 'empty': false, 'mode': 'full',
@@ -122,22 +131,22 @@
 
 {#- The entities of the current rollup whose first or last event was on a rebuilt date that no longer reaches back
     (forward) to it: no row of theirs, as of `upto`, on that date or before it (after it) among the rebuilt dates. -#}
-{% macro rollup_recompute_sql(versions, key, first_column, last_column, dates, upto) -%}
+{% macro rollup_recompute_sql(versions, key, first_column, last_column, date_column, dates, upto) -%}
     with newest as (
         select
             {{ key }},
-            event_date,
+            {{ date_column }},
             is_removed,
-            row_number() over (partition by event_date, {{ key }} order by _ingest_run_id desc) as batch_rank
+            row_number() over (partition by {{ date_column }}, {{ key }} order by _ingest_run_id desc) as batch_rank
         from {{ versions }}
-        where {{ date_filter('event_date', dates) }} and _ingest_run_id <= '{{ upto.run_id }}'
+        where {{ date_filter(date_column, dates) }} and _ingest_run_id <= '{{ upto.run_id }}'
     ),
 
     rebuilt as (
         select
             {{ key }},
-            min(event_date) as first_date,
-            max(event_date) as last_date
+            min({{ date_column }}) as first_date,
+            max({{ date_column }}) as last_date
         from newest
         where batch_rank = 1 and not is_removed
         group by {{ key }}

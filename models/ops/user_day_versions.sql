@@ -3,8 +3,10 @@
     batch, tagged with the run of user_events that user_days had consumed: the dates' rows as rebuilt, and a
     removal row (`is_removed`) for each user a date had in its previous batch and has no more. A first or full
     build is a full copy (`is_full_copy`). -#}
-{%- set window = day_versions_window('user_days', 'user_events') %}
-{%- set with_previous = is_incremental() and not window.empty and window.dates is not none %}
+{%- set window = day_versions_window('user_events', 'user_days', 'user_events') %}
+{#- (A copy of every date into an existing table, after a full build of user_events, also says which users each
+    date lost: it reads the whole table, once.) #}
+{%- set with_previous = is_incremental() and not window.empty %}
 
 with rebuilt_days as (
     select
@@ -23,7 +25,7 @@ with rebuilt_days as (
 ),
 
 previous_users as (
-    -- The users each rebuilt date had in its newest batch so far (none on a full copy).
+    -- The users each rebuilt date had in its newest batch so far (none on a first or full build).
     {%- if with_previous %}
     select
         event_date,
@@ -75,7 +77,7 @@ select
     cast(null as varchar) as last_event_type,
     true as is_removed,
     {{ batch_literals(window.upto) }},
-    false as is_full_copy
+    {{ 'true' if window.dates is none else 'false' }} as is_full_copy
 from previous_users
 left join rebuilt_days
     on previous_users.event_date = rebuilt_days.event_date and previous_users.user_id = rebuilt_days.user_id

@@ -216,6 +216,15 @@ def test_incremental_branch_compiles_with_literal_bounds(catalog: dict[str, str]
         models["silver/web_logs/web_requests.sql"]
     assert "transaction_date >= date '2026-11-01' and transaction_date < date '2026-12-01'" in \
         models["gold/sales/sales_summary.sql"]
+    # The entity tables kept by difference read their day versions on the touched dates only, and tell the rows as
+    # of their own batch by the watermark, as literals; the day versions read their source on those dates.
+    for name, column in (("gold/user_events/user_features.sql", "event_date"),
+                         ("gold/sales/customer_segments.sql", "transaction_date"),
+                         ("ops/user_day_versions.sql", "event_date"),
+                         ("ops/customer_day_versions.sql", "transaction_date")):
+        assert f"{column} in (date '2026-11-20', date '2026-11-23')" in models[name], name
+    for name in ("gold/user_events/user_features.sql", "gold/sales/customer_segments.sql"):
+        assert "when _ingest_run_id <= '20261123T101500123456Z' and not summed_again" in models[name], name
 
 
 def test_keyed_merges_are_bounded_to_the_dates_they_touch(catalog: dict[str, str], tmp_path: Path) -> None:
@@ -332,9 +341,11 @@ GOLD_GRAINS = {
 # by the same rule `make athena-local` applies to Trino's own approx_percentile (local_athena.compare).
 APPROXIMATE_P95 = ("daily_endpoint_metrics", "p95_response_ms")
 # Columns that are literals a build renders from the lake's watermarks, not values the SQL computes: the batch of
-# ops.user_day_versions that user_features reflects. The first build's SQL compiled against moto (which holds no
-# data) renders them null; the local Athena compares them (test_local_athena.py).
-WATERMARK_LITERALS = {"user_features": ("_ingest_run_id", "ingest_date")}
+# ops.user_day_versions (ops.customer_day_versions) that user_features (customer_segments) reflects. The first
+# build's SQL compiled against moto (which holds no data) renders them null; the local Athena compares them
+# (test_local_athena.py).
+WATERMARK_LITERALS = {"user_features": ("_ingest_run_id", "ingest_date"),
+                      "customer_segments": ("_ingest_run_id", "ingest_date")}
 
 
 def p95_bounds(con: duckdb.DuckDBPyConnection) -> dict[tuple, list[float]]:

@@ -1,7 +1,9 @@
-"""Entity-grain gold (user_features, customer_segments: one row per user or customer, as of a date) is rebuilt whole
-when something is new upstream, and left alone, reading nothing, when nothing is (rebuild_when_changed() in
-macros/incremental/rebuild.sql). A build with the var `as_of_date` rebuilds it as of that date, and the next build
-without the var rebuilds it again as of the default date, even with nothing new.
+"""Entity-grain gold (one row per user or customer, as of a date) is rewritten when something is new upstream, and
+left alone, reading nothing, when nothing is (rebuild_when_changed() in macros/incremental/rebuild.sql). A build
+with the var `as_of_date` rebuilds it as of that date, and the next build without the var rebuilds it again as of
+the default date, even with nothing new. Shown on user_features (kept by difference,
+macros/incremental/day_versions.sql), and on the plain recipe of docs/add_a_model.md (changed_filter(), which no
+model of the project uses any more: an example model built in a copy of the project).
 
 Batch 1: u1 views on 2026-11-01, u2 on 2026-11-03. Expectations are written out by hand.
 """
@@ -10,13 +12,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from testkit import Lake
+from testkit import REPO, Lake
+from testkit import dbt as _dbt
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -106,3 +110,65 @@ def test_entity_tables_rebuild_only_on_change_and_return_from_an_as_of_date(tmp_
             "'2026-11-04 08:00:00') as with_an_orphan where user_id is not null"), 1)
         assert con.execute(orphan).fetchall() == [("u404",)]
 
+
+
+# --- the plain recipe: rebuild_when_changed() and changed_filter() ---------------------------------------------------
+
+PROJECT_FILES = ("dbt_project.yml", "macros", "models", "seeds", "snapshots", "analyses", "tests/dbt")
+TOTALS = "select user_id, events, cast(as_of_date as varchar) from gold.user_event_totals order by user_id"
+
+
+def project_with_the_recipe(folder: Path) -> Path:
+    """A copy of the project with the plain recipe's example model (tests/python/fixtures/user_event_totals.sql)."""
+    project = folder / "project"
+    for name in PROJECT_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, project / name)
+        else:
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, project / name)
+    example = project / "models" / "gold" / "examples" / "user_event_totals.sql"
+    example.parent.mkdir(parents=True)
+    shutil.copyfile(REPO / "tests" / "python" / "fixtures" / "user_event_totals.sql", example)
+    return project
+
+
+def recipe_build(lake: Lake, project: Path, *args: str) -> None:
+    _dbt.invoke(["run", "--select", "+user_event_totals", *args, "--target", "local", "--project-dir", str(project),
+                 "--profiles-dir", str(REPO / ".dbt"), "--target-path", str(lake.target), "--log-path",
+                 str(lake.logs)], lake.env(DBT_TARGET="local"), None, False, True)
+
+
+def test_the_plain_entity_recipe_rebuilds_only_on_change_and_returns_from_an_as_of_date(
+        tmp_path: Path, spark: Any) -> None:
+    """An entity-grain model on the plain recipe of docs/add_a_model.md is recomputed whole when something is new
+    upstream, and left alone, reading nothing, when nothing is. A build with the var `as_of_date` rebuilds it as of
+    that date, and the next build without the var rebuilds it again as of the default date, even with nothing new."""
+    lake = Lake.under(tmp_path)
+    project = project_with_the_recipe(tmp_path)
+    events = lake.root / "raw" / "user_events"
+    events.mkdir(parents=True)
+    (events / "day1.jsonl").write_text(
+        event("E1", "u1", "2026-11-01T10:00:00Z") + "\n" + event("E2", "u2", "2026-11-03T10:00:00Z") + "\n")
+    lake.ingest(spark, dataset="user_events")
+    recipe_build(lake, project)
+    expected = [("u1", 1, "2026-11-03"), ("u2", 1, "2026-11-03")]
+    assert lake.query(TOTALS) == expected
+
+    recipe_build(lake, project)  # nothing new: `false`, the table as it is
+    assert "and false" in compiled(lake, "user_event_totals.sql")
+    assert lake.query(TOTALS) == expected
+
+    recipe_build(lake, project, "--vars", "{as_of_date: '2026-11-02'}")
+    assert lake.query(TOTALS) == [("u1", 1, "2026-11-02")]
+    recipe_build(lake, project)  # back to the default date, with nothing new
+    assert "and false" not in compiled(lake, "user_event_totals.sql")
+    assert lake.query(TOTALS) == expected
+    recipe_build(lake, project)
+    assert "and false" in compiled(lake, "user_event_totals.sql")
+
+    (events / "day2.jsonl").write_text(event("E3", "u2", "2026-11-04T09:00:00Z") + "\n")
+    lake.ingest(spark, dataset="user_events")
+    recipe_build(lake, project)
+    assert lake.query(TOTALS) == [("u1", 1, "2026-11-04"), ("u2", 2, "2026-11-04")]

@@ -9,7 +9,8 @@ Batch 2 corrects three events and adds one:
 - E5 becomes a 7.00 purchase at the same time: u3's last event changes type, on a date that still holds u3;
 - u4 adds to cart on 2026-11-04 (E6): a new user.
 The expectations are written out by hand. Then stopped builds: a build that wrote user_features but not its
-watermark, a batch appended but not recorded, and a build that left ops.user_day_versions out.
+watermark, a batch appended but not recorded, and a build that left ops.user_day_versions out; a full rebuild; and
+a full build of silver.user_events that moves an event.
 """
 
 from __future__ import annotations
@@ -134,3 +135,16 @@ def test_user_features_adds_the_rebuilt_dates_and_sums_again_the_users_a_correct
     lake.dbt("run", "--full-refresh", "--select", "user_day_versions", "user_features")
     assert window(lake)["mode"] == "full"
     assert lake.query(FEATURES) == features
+
+    # A full build of silver.user_events that brings a correction: user_days rebuilds every date, and the versions
+    # copy every date into their existing table. E4 (u3's click) moves from 2026-11-01 to 2026-11-03, so the copy
+    # must say that u3 left 2026-11-01, or u3's old day there would still count.
+    (events / "day4.jsonl").write_text(event("E4", "u3", "click", "2026-11-03T08:00:00Z") + "\n")
+    lake.ingest(spark, dataset="user_events")
+    lake.dbt("run", "--select", "user_events_checked", "user_event_versions", "user_event_keys")
+    lake.dbt("run", "--full-refresh", "--select", "user_events")
+    lake.dbt("build", "--select", "+user_features+", *ONLY_WHAT_IS_READ)
+    assert lake.query("select is_full_copy, is_removed from ops.user_day_versions where user_id = 'u3' and "
+                      "event_date = date '2026-11-01' order by _ingest_run_id") == [(True, False), (True, True)]
+    assert lake.query(FEATURES)[2] == ("u3", 0, 1, 0, 1, "7.00", "2026-11-02 08:00:00", "2026-11-03 08:00:00",
+                                       "click", 2, "2026-11-05")

@@ -119,8 +119,8 @@ last_events as (
 ),
 
 previous as (
-    -- This table as of its own batch, in a delta build (less the users summed again); otherwise no rows (of a
-    -- relation with these columns that exists on a first build too).
+    -- This table as of its own batch, in a delta build (less the users summed again).
+    {%- if delta %}
     select
         user_id,
         view_count,
@@ -131,13 +131,24 @@ previous as (
         first_event_at,
         last_event_at,
         last_event_type
-    from {% if delta %}{{ this }}{% else %}{{ ref('user_day_versions') }}{% endif %}
-    where
-        {{ 'true' if delta else 'false' }}
-        and {{ 'user_id not in ' ~ recompute if window.recompute else 'true' }}
+    from {{ this }}
+    where {{ 'user_id not in ' ~ recompute if window.recompute else 'true' }}
+    {%- else %}
+    select
+        cast(null as varchar) as user_id,
+        cast(null as bigint) as view_count,
+        cast(null as bigint) as click_count,
+        cast(null as bigint) as cart_count,
+        cast(null as bigint) as purchase_count,
+        cast(null as decimal(18, 2)) as total_spend,
+        cast(null as {{ timestamp_type() }}) as first_event_at,
+        cast(null as {{ timestamp_type() }}) as last_event_at,
+        cast(null as varchar) as last_event_type
+    where false
+    {%- endif %}
 ),
 
-merged as (
+combined as (
     select
         coalesce(previous.user_id, changes.user_id) as user_id,
         coalesce(previous.view_count, 0) + coalesce(changes.view_count, 0) as view_count,
@@ -145,37 +156,45 @@ merged as (
         coalesce(previous.cart_count, 0) + coalesce(changes.cart_count, 0) as cart_count,
         coalesce(previous.purchase_count, 0) + coalesce(changes.purchase_count, 0) as purchase_count,
         coalesce(previous.total_spend, 0) + coalesce(changes.total_spend, 0) as total_spend,
+        previous.first_event_at as previous_first_event_at,
+        previous.last_event_at as previous_last_event_at,
+        previous.last_event_type as previous_last_event_type,
+        changes.first_event_at as new_first_event_at,
+        changes.last_event_at as new_last_event_at,
+        last_events.last_event_type as new_last_event_type,
         -- A first (last) event on a date that was not rebuilt still holds against the rebuilt dates' newest rows;
         -- one on a rebuilt date is replaced by them (they reach back, or forward, to its date).
-        case
-            when
-                previous.user_id is null
-                or {{ date_filter('cast(previous.first_event_at as date)', window.dates) }}
-                or changes.first_event_at < previous.first_event_at
-                then changes.first_event_at
-            else previous.first_event_at
-        end as first_event_at,
-        case
-            when
-                previous.user_id is null
-                or {{ date_filter('cast(previous.last_event_at as date)', window.dates) }}
-                or changes.last_event_at > previous.last_event_at
-                then changes.last_event_at
-            else previous.last_event_at
-        end as last_event_at,
-        case
-            when
-                previous.user_id is null
-                or {{ date_filter('cast(previous.last_event_at as date)', window.dates) }}
-                or changes.last_event_at > previous.last_event_at
-                then last_events.last_event_type
-            else previous.last_event_type
-        end as last_event_type
+        coalesce(
+            previous.user_id is null
+            or {{ date_filter('cast(previous.first_event_at as date)', window.dates) }}
+            or changes.first_event_at < previous.first_event_at,
+            false
+        ) as first_is_new,
+        coalesce(
+            previous.user_id is null
+            or {{ date_filter('cast(previous.last_event_at as date)', window.dates) }}
+            or changes.last_event_at > previous.last_event_at,
+            false
+        ) as last_is_new
     from previous
     full outer join changes
         on previous.user_id = changes.user_id
     left join last_events
         on coalesce(previous.user_id, changes.user_id) = last_events.user_id
+),
+
+merged as (
+    select
+        user_id,
+        view_count,
+        click_count,
+        cart_count,
+        purchase_count,
+        total_spend,
+        case when first_is_new then new_first_event_at else previous_first_event_at end as first_event_at,
+        case when last_is_new then new_last_event_at else previous_last_event_at end as last_event_at,
+        case when last_is_new then new_last_event_type else previous_last_event_type end as last_event_type
+    from combined
 ),
 
 as_of as (
