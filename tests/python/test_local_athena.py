@@ -129,6 +129,11 @@ LONE_EVENTS_BATCH1 = "\n".join([_lone_event("lone-1", "U0000001", "2026-11-01T05
                                 _lone_event("lone-3", "U0000002", "2026-11-02T07:00:00Z")]) + "\n"
 LONE_EVENTS_BATCH2 = "\n".join([_lone_event("lone-1", "U0000001", "2026-11-02T05:00:00Z"),
                                 _lone_event("lone-3", "U0000002", "2026-11-01T07:00:00Z")]) + "\n"
+# The same for gold.customer_segments: C0000001's only sale moves from 2026-11-01 to 2026-11-02.
+LONE_SALES_HEADER = ("transaction_id,transaction_date,store_id,store_name,city,region,product_id,product_name,"
+                     "category,customer_id,quantity,unit_price,total_amount,payment_method\n")
+LONE_SALE_BATCH1 = LONE_SALES_HEADER + "TLONE1,2026-11-01,S1,Store,City,North,P1,Pen,Office,C0000001,1,2.00,2.00,card\n"
+LONE_SALE_BATCH2 = LONE_SALES_HEADER + "TLONE1,2026-11-02,S1,Store,City,North,P1,Pen,Office,C0000001,1,2.00,2.00,card\n"
 
 
 # What a reader of gold sees: per date, the requests of daily_endpoint_metrics (web_logs, late data) and the purchases
@@ -249,6 +254,9 @@ def athena_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaLake
     lone = workspace.root / "raw" / "user_events" / "lone"
     lone.mkdir(parents=True, exist_ok=True)
     (lone / "user_events_lone.jsonl").write_text(LONE_EVENTS_BATCH1)
+    lone_sales = workspace.root / "raw" / "sales_transactions" / "lone"
+    lone_sales.mkdir(parents=True, exist_ok=True)
+    (lone_sales / "sales_transactions_lone.csv").write_text(LONE_SALE_BATCH1)
     try:
         _mark(lake, "batch1")
         _step(lake, "batch1", workspace.make("athena-local", timeout=1500))
@@ -263,6 +271,7 @@ def athena_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaLake
         edge.parent.mkdir(parents=True, exist_ok=True)
         edge.write_text(EDGE_CSV)
         (lone / "user_events_lone_moved.jsonl").write_text(LONE_EVENTS_BATCH2)
+        (lone_sales / "sales_transactions_lone_moved.csv").write_text(LONE_SALE_BATCH2)
         lake.tables_before = _gold_tables(lake)
         _mark(lake, "batch2")
         _stopped_build(lake)
@@ -646,19 +655,25 @@ def test_the_key_directory_hashes_each_delivery_as_hashlib_does_on_trino(athena_
     assert sorted((int(value), day, run) for value, day, run in keys) == sorted(expected)
 
 
-def test_user_features_adds_batch_2_by_difference_and_sums_the_moved_users_again(athena_lake: AthenaLake) -> None:
-    """gold.user_features is kept by difference on Trino too: batch 2's build (run again after the stopped one) added
-    the rebuilt dates of gold.user_days from ops.user_day_versions, and summed again the two users whose first or
-    last day a correction emptied. The DuckDB build compares equal to it, table by table, after every batch; here,
-    that the delta path, not a full recomputation, is what ran on the local Athena, and what it gave the two users."""
-    log = (athena_lake.state / "statements.jsonl").read_text().splitlines()
-    batch2 = [json.loads(line) for line in log[athena_lake.statements_before["batch2"]:
-                                                  athena_lake.statements_before["full_refresh"]]]
-    windows = [json.loads(found) for s in batch2 if s["state"] == "SUCCEEDED" and "user_features" in s["query"]
-               for found in re.findall(r'/\* lakehouse:window (\{"upstream": "user_events".*?\}) \*/', s["query"])
-               if '"mode"' in found]
-    delta = [w for w in windows if w["mode"] == "delta" and w["recompute"]]
-    assert delta, windows
+def _delta_windows(lake: AthenaLake, model: str, upstream: str) -> list[dict[str, Any]]:
+    """The windows of `model`'s successful statements in batches 2 and 3 that added batches by difference."""
+    log = (lake.state / "statements.jsonl").read_text().splitlines()
+    statements = [json.loads(line) for line in log[lake.statements_before["batch2"]:
+                                                    lake.statements_before["full_refresh"]]]
+    pattern = r'/\* lakehouse:window (\{"upstream": "' + upstream + r'".*?\}) \*/'
+    windows = [json.loads(found) for s in statements if s["state"] == "SUCCEEDED" and model in s["query"]
+               for found in re.findall(pattern, s["query"]) if '"mode"' in found]
+    return [w for w in windows if w["mode"] == "delta" and w["recompute"]]
+
+
+def test_entity_tables_add_batch_2_by_difference_and_sum_the_moved_entities_again(athena_lake: AthenaLake) -> None:
+    """gold.user_features and gold.customer_segments are kept by difference on Trino too: batch 2's build (run again
+    after the stopped one) added the touched dates from ops.user_day_versions and ops.customer_day_versions, and
+    summed again the users and the customer whose first or last day a correction emptied. The DuckDB build compares
+    equal to them, table by table, after every batch; here, that the delta path, not a full recomputation, is what
+    ran on the local Athena, and what it gave them."""
+    delta = _delta_windows(athena_lake, "user_features", "user_events")
+    assert delta, "user_features: no delta build that summed users again"
     assert {"U0000001", "U0000002"} <= set(delta[-1]["recompute"]), delta[-1]
     assert {"2026-11-01", "2026-11-02"} <= set(delta[-1]["dates"]), delta[-1]
     _, rows = athena_lake.query(
@@ -667,6 +682,15 @@ def test_user_features_adds_batch_2_by_difference_and_sums_the_moved_users_again
     assert [[str(v) for v in row] for row in rows] == [
         ["U0000001", "1", "2026-11-02 05:00:00.000000", "2026-11-02 05:00:00.000000"],
         ["U0000002", "2", "2026-11-01 06:00:00.000000", "2026-11-01 07:00:00.000000"]]
+
+    delta = _delta_windows(athena_lake, "customer_segments", "sales_transactions")
+    assert delta, "customer_segments: no delta build that summed customers again"
+    assert "C0000001" in delta[-1]["recompute"], delta[-1]
+    _, rows = athena_lake.query(
+        "select cast(first_purchase_date as varchar), cast(last_purchase_date as varchar), "
+        "cast(transaction_count as varchar) from dev_gold.customer_segments where customer_id = 'C0000001'",
+        "dev_gold")
+    assert [[str(v) for v in row] for row in rows] == [["2026-11-02", "2026-11-02", "1"]]
 
 
 def test_each_build_ran_the_scheduled_build_with_its_report_and_docs_site(athena_lake: AthenaLake) -> None:
