@@ -263,10 +263,13 @@ def athena_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaLake
         _count_past_100(lake, "batch1")
         # Batch 2's deliveries are drawn from the sample's raw files, without the backfill (kept aside meanwhile), so
         # batch 2 touches a few recent dates only, as the stopped-build test below needs.
-        aside = folder / backfill.name
-        backfill.rename(aside)
+        # (The lone events and sale are kept aside too: the extra deliveries must not correct them again.)
+        kept_aside = [(path, folder / f"aside-{i}") for i, path in enumerate((backfill, lone, lone_sales))]
+        for path, aside in kept_aside:
+            path.rename(aside)
         add_extra_deliveries(workspace.root / "raw", random.Random(3))
-        aside.rename(backfill)
+        for path, aside in kept_aside:
+            aside.rename(path)
         edge = workspace.root / "raw" / "web_logs" / "edge" / "web_logs_microseconds.csv"
         edge.parent.mkdir(parents=True, exist_ok=True)
         edge.write_text(EDGE_CSV)
