@@ -198,8 +198,14 @@ merged as (
 ),
 
 as_of as (
-    select {{ as_of_date(ref('user_events'), 'event_date') }} as as_of_date
-    where {{ read }}
+    {%- if var('as_of_date', none) %}
+    select {{ as_of_date(none, none) }} as as_of_date
+    {%- else %}
+    -- The latest event_date: the date of the latest of the users' last events (not a scan of silver.user_events,
+    -- whose max(event_date) Trino reads from every data file).
+    select cast(max(last_event_at) as date) as as_of_date
+    from merged
+    {%- endif %}
 )
 
 select
