@@ -47,6 +47,39 @@
     {{ return({'upstream': touched, 'after': after, 'upto': upto, 'empty': false, 'dates': dates}) }}
 {%- endmacro %}
 
+{#- The (date, key) pairs of a day versions `relation` present as of a batch: each pair's newest row among those
+    `where` keeps (its dates, and up to the batch), unless that row is a removal. -#}
+{% macro day_versions_present_sql(relation, date_column, key, where) -%}
+    select
+        {{ date_column }},
+        {{ key }}
+    from (
+        select
+            {{ date_column }},
+            {{ key }},
+            is_removed,
+            row_number() over (partition by {{ date_column }}, {{ key }} order by _ingest_run_id desc) as batch_rank
+        from {{ relation }}
+        where {{ where }}
+    ) as ranked_versions
+    where batch_rank = 1 and not is_removed
+{%- endmacro %}
+
+{#- The body of a day versions model's CTE of the (date, key) pairs that each date of `window` had in its newest
+    batch so far: a date's rebuilt rows that lack one of them make its removal row. None on a first or full build;
+    on a copy of every date into an existing table (after a full build of the silver model) it reads the whole
+    table, once. -#}
+{% macro day_versions_previous_keys(window, date_column, key) -%}
+    {%- if is_incremental() and not window.empty -%}
+    {{ day_versions_present_sql(this, date_column, key, date_filter(date_column, window.dates)) }}
+    {%- else -%}
+    select
+        cast(null as date) as {{ date_column }},
+        cast(null as varchar) as {{ key }}
+    where false
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The `_ingest_run_id` and `ingest_date` literals of a watermark ({'run_id', 'ingest_date'} or none). -#}
 {% macro batch_literals(watermark) -%}
     {%- if watermark is none -%}
@@ -132,23 +165,14 @@
 {#- The entities of the current rollup whose first or last event was on a rebuilt date that no longer reaches back
     (forward) to it: no row of theirs, as of `upto`, on that date or before it (after it) among the rebuilt dates. -#}
 {% macro rollup_recompute_sql(versions, key, first_column, last_column, date_column, dates, upto) -%}
-    with newest as (
-        select
-            {{ key }},
-            {{ date_column }},
-            is_removed,
-            row_number() over (partition by {{ date_column }}, {{ key }} order by _ingest_run_id desc) as batch_rank
-        from {{ versions }}
-        where {{ date_filter(date_column, dates) }} and _ingest_run_id <= '{{ upto.run_id }}'
-    ),
-
-    rebuilt as (
+    with rebuilt as (
         select
             {{ key }},
             min({{ date_column }}) as first_date,
             max({{ date_column }}) as last_date
-        from newest
-        where batch_rank = 1 and not is_removed
+        from ({{ day_versions_present_sql(versions, date_column, key,
+                                          date_filter(date_column, dates) ~ " and _ingest_run_id <= '"
+                                          ~ upto.run_id ~ "'") }}) as present
         group by {{ key }}
     )
 
@@ -162,4 +186,78 @@
         or ({{ date_filter('cast(current_rows.' ~ last_column ~ ' as date)', dates) }}
             and (rebuilt.last_date is null or rebuilt.last_date < cast(current_rows.{{ last_column }} as date)))
     order by 1
+{%- endmacro %}
+
+{#- Three CTEs of a rollup, `versions`, `batches` and `day_rows`, for a window from rollup_window(): `day_rows` has
+    `columns` of `versions` and `sign`, +1 for a (date, key) as it is now (its newest row up to the window's `upto`)
+    and -1, in a delta build, for it as the rollup counted it (its newest row up to the rollup's own batch), removal
+    rows left out. `versions` reads the window's dates (every date on a full build) and every date of the entities
+    summed again, when `read`; `where` narrows it further (the var `as_of_date`) and may end in window markers. -#}
+{% macro rollup_signed_rows(window, versions, key, date_column, columns, read='true', where='true') -%}
+    {%- set delta = window.mode == 'delta' -%}
+    {%- set scope = date_filter(date_column, window.dates) if delta else 'true' -%}
+    {%- if window.recompute -%}
+        {%- set scope = '(' ~ scope ~ ' or ' ~ key ~ ' in ' ~ rollup_key_list(window) ~ ')' -%}
+    {%- endif -%}
+versions as (
+    -- The day versions this build adds: the rebuilt dates' batches (a delta build) or every date's, up to the newest;
+    -- and, for the entities summed again, every date's.
+    select
+        {{ date_column }},
+        {{ key }},
+        {%- for column in columns %}
+        {{ column }},
+        {%- endfor %}
+        is_removed,
+        _ingest_run_id,
+        {{ key ~ ' in ' ~ rollup_key_list(window) if window.recompute else 'false' }} as summed_again
+    from {{ versions }}
+    where
+        {{ read }} and {{ "_ingest_run_id <= '" ~ window.upto.run_id ~ "'" if window.upto is not none else 'true' }}
+        and {{ scope }}
+        and {{ where }}
+),
+
+batches as (
+    -- Per key and date: its newest batch, and (a delta build, not for the entities summed again) its newest batch
+    -- as of this table's own (null: the key had no row on the date then).
+    select
+        {{ date_column }},
+        {{ key }},
+        max(_ingest_run_id) as new_batch,
+        {%- if delta %}
+        max(case when _ingest_run_id <= '{{ window.after.run_id }}' and not summed_again then _ingest_run_id end)
+            as old_batch
+        {%- else %}
+        cast(null as varchar) as old_batch
+        {%- endif %}
+    from versions
+    group by {{ date_column }}, {{ key }}
+),
+
+day_rows as (
+    -- +1: a key's day as it is now; -1: as this table counted it.
+    select
+        {%- for column in [key, date_column] + columns %}
+        versions.{{ column }},
+        {%- endfor %}
+        case when versions._ingest_run_id = batches.new_batch then 1 else -1 end as sign
+    from versions
+    inner join batches
+        on
+            versions.{{ date_column }} = batches.{{ date_column }}
+            and versions.{{ key }} = batches.{{ key }}
+            and (versions._ingest_run_id = batches.new_batch or versions._ingest_run_id = batches.old_batch)
+    where not versions.is_removed
+)
+{%- endmacro %}
+
+{#- `('k1', 'k2', …)`: the entities a window sums again, as a literal list. -#}
+{% macro rollup_key_list(window) -%}
+    ('{{ window.recompute | join("', '") }}')
+{%- endmacro %}
+
+{#- The predicate that keeps a rollup's own rows it carries over: all but the entities summed again. -#}
+{% macro rollup_carried_over(window, key) -%}
+    {{ key ~ ' not in ' ~ rollup_key_list(window) if window.recompute else 'true' }}
 {%- endmacro %}

@@ -5,9 +5,6 @@
     (`is_removed`) for each customer a date had in its previous batch and has no more. A first or full build is a
     full copy (`is_full_copy`). -#}
 {%- set window = day_versions_window('sales_transactions', 'sales_transactions', 'sales_transaction_versions') %}
-{#- (A copy of every date into an existing table, after a full build of sales_transactions, also says which
-    customers each date lost: it reads the whole table, once.) #}
-{%- set with_previous = is_incremental() and not window.empty %}
 
 with rebuilt_days as (
     select
@@ -24,26 +21,7 @@ with rebuilt_days as (
 
 previous_customers as (
     -- The customers each rebuilt date had in its newest batch so far (none on a first or full build).
-    {%- if with_previous %}
-    select
-        transaction_date,
-        customer_id
-    from (
-        select
-            transaction_date,
-            customer_id,
-            is_removed,
-            row_number() over (partition by transaction_date, customer_id order by _ingest_run_id desc) as batch_rank
-        from {{ this }}
-        where {{ date_filter('transaction_date', window.dates) }}
-    ) as ranked_versions
-    where batch_rank = 1 and not is_removed
-    {%- else %}
-    select
-        cast(null as date) as transaction_date,
-        cast(null as varchar) as customer_id
-    where false
-    {%- endif %}
+    {{ day_versions_previous_keys(window, 'transaction_date', 'customer_id') }}
 )
 
 select

@@ -4,9 +4,6 @@
     removal row (`is_removed`) for each user a date had in its previous batch and has no more. A first or full
     build is a full copy (`is_full_copy`). -#}
 {%- set window = day_versions_window('user_events', 'user_days', 'user_events') %}
-{#- (A copy of every date into an existing table, after a full build of user_events, also says which users each
-    date lost: it reads the whole table, once.) #}
-{%- set with_previous = is_incremental() and not window.empty %}
 
 with rebuilt_days as (
     select
@@ -26,26 +23,7 @@ with rebuilt_days as (
 
 previous_users as (
     -- The users each rebuilt date had in its newest batch so far (none on a first or full build).
-    {%- if with_previous %}
-    select
-        event_date,
-        user_id
-    from (
-        select
-            event_date,
-            user_id,
-            is_removed,
-            row_number() over (partition by event_date, user_id order by _ingest_run_id desc) as batch_rank
-        from {{ this }}
-        where {{ date_filter('event_date', window.dates) }}
-    ) as ranked_versions
-    where batch_rank = 1 and not is_removed
-    {%- else %}
-    select
-        cast(null as date) as event_date,
-        cast(null as varchar) as user_id
-    where false
-    {%- endif %}
+    {{ day_versions_previous_keys(window, 'event_date', 'user_id') }}
 )
 
 select

@@ -21,66 +21,11 @@
                                refresh=not customer_window.empty) %}
 {%- set delta = window.mode == 'delta' %}
 {%- set read = 'false' if window.empty and customer_window.empty else 'true' %}
-{%- set upto = "_ingest_run_id <= '" ~ window.upto.run_id ~ "'" if window.upto is not none else 'true' %}
-{%- set recompute = "('" ~ window.recompute | join("', '") ~ "')" %}
-{#- A delta build reads the touched dates, and every date of the customers summed again. #}
-{%- set scope = date_filter('transaction_date', window.dates) if delta else 'true' %}
-{%- if window.recompute %}{% set scope = '(' ~ scope ~ ' or customer_id in ' ~ recompute ~ ')' %}{% endif %}
+{%- set as_of_filter = "transaction_date <= " ~ as_of_date(none, none) if var('as_of_date', none) else 'true' %}
+{%- set columns = ['transaction_count', 'total_revenue'] %}
 
-with versions as (
-    select
-        transaction_date,
-        customer_id,
-        transaction_count,
-        total_revenue,
-        is_removed,
-        _ingest_run_id,
-        {%- if window.recompute %}
-        customer_id in {{ recompute }} as summed_again
-        {%- else %}
-        false as summed_again
-        {%- endif %}
-    from {{ ref('customer_day_versions') }}
-    where
-        {{ read }} and {{ upto }}
-        and {{ scope }}
-        and {{ "transaction_date <= " ~ as_of_date(none, none) if var('as_of_date', none) else 'true' }}
-        {{- window_marker(window) }}{{ window_marker(customer_window) }}
-),
-
-batches as (
-    -- Per customer and date: its newest batch, and (a delta build, not for the customers summed again) its newest
-    -- batch as of this table's own (null: the customer had no row on the date then).
-    select
-        transaction_date,
-        customer_id,
-        max(_ingest_run_id) as new_batch,
-        {%- if delta %}
-        max(case when _ingest_run_id <= '{{ window.after.run_id }}' and not summed_again then _ingest_run_id end)
-            as old_batch
-        {%- else %}
-        cast(null as varchar) as old_batch
-        {%- endif %}
-    from versions
-    group by transaction_date, customer_id
-),
-
-day_rows as (
-    -- +1: a customer's day as it is now; -1: as this table counted it.
-    select
-        versions.customer_id,
-        versions.transaction_date,
-        versions.transaction_count,
-        versions.total_revenue,
-        case when versions._ingest_run_id = batches.new_batch then 1 else -1 end as sign
-    from versions
-    inner join batches
-        on
-            versions.transaction_date = batches.transaction_date
-            and versions.customer_id = batches.customer_id
-            and (versions._ingest_run_id = batches.new_batch or versions._ingest_run_id = batches.old_batch)
-    where not versions.is_removed
-),
+with {{ rollup_signed_rows(window, ref('customer_day_versions'), 'customer_id', 'transaction_date', columns,
+                           read=read, where=as_of_filter ~ window_marker(window) ~ window_marker(customer_window)) }},
 
 changes as (
     select
@@ -103,7 +48,7 @@ previous as (
         first_purchase_date,
         last_purchase_date
     from {{ this }}
-    where {{ 'customer_id not in ' ~ recompute if window.recompute else 'true' }}
+    where {{ rollup_carried_over(window, 'customer_id') }}
     {%- else %}
     select
         cast(null as varchar) as customer_id,

@@ -13,79 +13,12 @@
                                'last_event_at') %}
 {%- set delta = window.mode == 'delta' %}
 {%- set read = 'false' if window.empty else 'true' %}
-{%- set upto = "_ingest_run_id <= '" ~ window.upto.run_id ~ "'" if window.upto is not none else 'true' %}
-{%- set recompute = "('" ~ window.recompute | join("', '") ~ "')" %}
-{#- A delta build reads the rebuilt dates, and every date of the users summed again. #}
-{%- set scope = date_filter('event_date', window.dates) if delta else 'true' %}
-{%- if window.recompute %}{% set scope = '(' ~ scope ~ ' or user_id in ' ~ recompute ~ ')' %}{% endif %}
+{%- set as_of_filter = "event_date <= " ~ as_of_date(none, none) if var('as_of_date', none) else 'true' %}
+{%- set columns = ['view_count', 'click_count', 'cart_count', 'purchase_count', 'total_spend', 'first_event_at',
+                  'last_event_at', 'last_event_type'] %}
 
-with versions as (
-    -- The day versions this build adds: the rebuilt dates' batches (a delta build) or every date's, up to the newest;
-    -- and, for the users summed again, every date's.
-    select
-        event_date,
-        user_id,
-        view_count,
-        click_count,
-        cart_count,
-        purchase_count,
-        total_spend,
-        first_event_at,
-        last_event_at,
-        last_event_type,
-        is_removed,
-        _ingest_run_id,
-        {%- if window.recompute %}
-        user_id in {{ recompute }} as summed_again
-        {%- else %}
-        false as summed_again
-        {%- endif %}
-    from {{ ref('user_day_versions') }}
-    where
-        {{ read }} and {{ upto }}
-        and {{ scope }}
-        and {{ "event_date <= " ~ as_of_date(none, none) if var('as_of_date', none) else 'true' }}
-        {{- window_marker(window) }}
-),
-
-batches as (
-    -- Per user and date: its newest batch, and (a delta build, not for the users summed again) its newest batch as
-    -- of this table's own (null: the user had no row on the date then).
-    select
-        event_date,
-        user_id,
-        max(_ingest_run_id) as new_batch,
-        {%- if delta %}
-        max(case when _ingest_run_id <= '{{ window.after.run_id }}' and not summed_again then _ingest_run_id end)
-            as old_batch
-        {%- else %}
-        cast(null as varchar) as old_batch
-        {%- endif %}
-    from versions
-    group by event_date, user_id
-),
-
-day_rows as (
-    -- +1: a user's day as it is now; -1: as this table counted it.
-    select
-        versions.user_id,
-        versions.view_count,
-        versions.click_count,
-        versions.cart_count,
-        versions.purchase_count,
-        versions.total_spend,
-        versions.first_event_at,
-        versions.last_event_at,
-        versions.last_event_type,
-        case when versions._ingest_run_id = batches.new_batch then 1 else -1 end as sign
-    from versions
-    inner join batches
-        on
-            versions.event_date = batches.event_date
-            and versions.user_id = batches.user_id
-            and (versions._ingest_run_id = batches.new_batch or versions._ingest_run_id = batches.old_batch)
-    where not versions.is_removed
-),
+with {{ rollup_signed_rows(window, ref('user_day_versions'), 'user_id', 'event_date', columns, read=read,
+                           where=as_of_filter ~ window_marker(window)) }},
 
 changes as (
     select
@@ -132,7 +65,7 @@ previous as (
         last_event_at,
         last_event_type
     from {{ this }}
-    where {{ 'user_id not in ' ~ recompute if window.recompute else 'true' }}
+    where {{ rollup_carried_over(window, 'user_id') }}
     {%- else %}
     select
         cast(null as varchar) as user_id,
