@@ -26,7 +26,7 @@ def main() -> int:
         "web_logs": (["silver.web_requests", "silver.web_requests_rejected"], ["gold.daily_endpoint_metrics"]),
         "sales_transactions": (
             ["silver.sales_transactions", "silver.sales_transactions_rejected"],
-            ["gold.sales_enriched", "gold.sales_summary", "gold.customer_segments"],
+            ["gold.sales_enriched", "gold.sales_days", "gold.sales_summary", "gold.customer_segments"],
         ),
         "customers": (["silver.customers", "silver.customers_rejected"], []),
         "user_events": (

@@ -6,10 +6,11 @@
 
         select ... from {{ ref('user_events') }} where {{ rebuild_filter() }} ...
 
-    - `upstream` is the silver model it reads. Each build of that model logs the dates it touched
-      (ops.model_watermarks, kind 'touched': the new rows' dates and, for a keyed model, the old dates of the keys
-      it replaced). The gold model rebuilds the dates logged since its own watermark: one small query on the ops
-      table, nothing read from silver to find them.
+    - `upstream` is the model it reads. Each build of a silver model logs the dates it touched (ops.model_watermarks,
+      kind 'touched': the new rows' dates and, for a keyed model, the old dates of the keys it replaced). The gold
+      model rebuilds the dates logged since its own watermark: one small query on the ops table, nothing read from
+      silver to find them. The upstream can also be a date-grain gold model rebuilt by day (gold.sales_summary
+      reads gold.sales_days): then the dates are those its silver upstream logged, as far as it has rebuilt them.
     - `rebuild_filter()` renders those dates as literals (`event_date in (date '…', …)`, or month ranges for
       `grain='month'`), so Athena prunes silver's partitions. On a first or full build it renders `true`.
     - The rebuilt dates replace the old ones in one statement: on Athena one Iceberg MERGE (one commit) that
@@ -103,6 +104,18 @@
     {{ return(meta.get('rebuild')) }}
 {%- endmacro %}
 
+{#- When the model `name` is a date-grain gold model rebuilt by day (rebuild_by_date()): {'name', 'upstream': the
+    silver model it rebuilds from}; otherwise none. -#}
+{% macro rebuilt_upstream(name) -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == name -%}
+        {%- set declaration = (node.config.meta or {}).get('rebuild') -%}
+        {%- if declaration and declaration.get('grain') == 'day' and declaration.get('upstream') -%}
+            {{ return({'name': name, 'upstream': declaration.upstream}) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(none) }}
+{%- endmacro %}
+
 {#- The dates the current gold model rebuilds: {'upstream', 'after', 'upto', 'empty', 'dates'}, `dates` being a
     sorted list of 'YYYY-MM-DD' or none for every date (a first or full build, or no watermark yet). -#}
 {% macro rebuild_window() -%}
@@ -116,12 +129,29 @@
         ) }}
     {%- endif -%}
     {%- set upstream = declaration.upstream -%}
+    {#- Read from a date-grain gold model (gold.sales_summary from gold.sales_days): rebuild the dates its silver
+        upstream touched, as far as that model has rebuilt them, so that this model never reads a date of it that is
+        yet to be rebuilt (a build of this model alone, `dbt build -s`, waits for the next build of that model). -#}
+    {%- set via = rebuilt_upstream(upstream) -%}
+    {%- if via is not none -%}
+        {%- set upstream = via.upstream -%}
+    {%- endif -%}
     {%- if is_incremental() and var('assume_changed_dates', none) is not none -%}
         {{ return({'upstream': upstream, 'after': var('assume_watermark', none), 'upto': var('assume_upto', none),
                    'empty': false, 'dates': var('assume_changed_dates') | map('string') | list}) }}
     {%- endif -%}
     {%- set after = recorded_upto(this.identifier, upstream) if is_incremental() else none -%}
-    {%- set touched = touched_since(upstream, after) -%}
+    {%- set cap = none -%}
+    {%- if via is not none -%}
+        {%- set cap = recorded_upto(via.name, upstream) -%}
+        {%- if after is not none and (cap is none or cap.run_id <= after.run_id) -%}
+            {{ return({'upstream': upstream, 'after': after, 'upto': cap, 'empty': true, 'dates': []}) }}
+        {%- elif cap is none -%}
+            {#- That model has recorded nothing yet: read all of it, and record nothing either. -#}
+            {{ return({'upstream': upstream, 'after': none, 'upto': none, 'empty': false, 'dates': none}) }}
+        {%- endif -%}
+    {%- endif -%}
+    {%- set touched = touched_since(upstream, after, cap) -%}
     {%- if after is none or touched.dates is none -%}
         {{ return({'upstream': upstream, 'after': after, 'upto': touched.upto, 'empty': false, 'dates': none}) }}
     {%- endif -%}

@@ -216,6 +216,7 @@ def test_incremental_branch_compiles_with_literal_bounds(catalog: dict[str, str]
         models["silver/web_logs/web_requests.sql"]
     assert "transaction_date >= date '2026-11-01' and transaction_date < date '2026-12-01'" in \
         models["gold/sales/sales_summary.sql"]
+    assert "transaction_date in (date '2026-11-20', date '2026-11-23')" in models["gold/sales/sales_days.sql"]
     # The entity tables kept by difference read their day versions on the touched dates only, and tell the rows as
     # of their own batch by the watermark, as literals; the day versions read their source on those dates.
     for name, column in (("gold/user_events/user_features.sql", "event_date"),
@@ -326,6 +327,7 @@ GOLD_GRAINS = {
     "daily_endpoint_metrics": ["event_date", "endpoint"],
     "sales_enriched": ["transaction_id"],
     "sales_summary": ["year", "month", "region", "product_id"],
+    "sales_days": ["transaction_date", "region", "product_id"],
     "customer_segments": ["customer_id"],
     "user_features": ["user_id"],
     "user_days": ["event_date", "user_id"],

@@ -35,6 +35,7 @@ SALES_TABLES = [
     ("silver.customers", "silver_customers", ["customer_id"]),
     ("gold.sales_enriched", "sales_enriched", ["transaction_id"]),
     ("gold.sales_summary", "sales_summary", ["year", "month", "region", "product_id"]),
+    ("gold.sales_days", "sales_days", ["transaction_date", "region", "product_id"]),
     ("gold.customer_segments", "customer_segments", ["customer_id"]),
 ]
 EVENT_TABLES = [

@@ -253,7 +253,7 @@ def test_docs_site_generates_with_lineage_from_bronze_to_gold(demo_lake: Lake) -
 
     expected = {
         "web_logs": {"daily_endpoint_metrics"},
-        "sales_transactions": {"sales_enriched", "sales_summary", "customer_segments"},
+        "sales_transactions": {"sales_enriched", "sales_summary", "sales_days", "customer_segments"},
         "customers": {"sales_enriched", "customer_segments"},
         "user_events": {"user_features", "user_days", "conversion_funnel", "hourly_revenue", "top_products",
                         "category_performance", "user_activity"},

@@ -4,8 +4,8 @@ Batch 1 sells T1 and T2. Then T1's silver row is broken by hand (quantity -5, wh
 sales_transactions.quantity refuses). Batch 2 sells T3. Its incremental build passes: its tests read only the runs
 it read, and T1 is not one of them. The compiled test carries exactly the window recorded for the build in
 ops.model_watermarks, and the `relationships` test of the month-grain gold.sales_summary reads its parent,
-silver.sales_transactions, on the rebuilt month only. `make check-all` then reads every row, and fails on T1
-and on a product of gold that silver does not have.
+gold.sales_days, on the rebuilt month only. `make check-all` then reads every row, and fails on T1, on a product
+of gold that its parent does not have, and on a day's revenue that no longer adds up (reconcile_gold_totals).
 """
 
 from __future__ import annotations
@@ -64,11 +64,23 @@ def test_a_build_tests_its_new_rows_and_check_all_tests_every_row(tmp_path: Path
 
     with duckdb.connect(str(lake.warehouse)) as con:  # an orphan in gold: the relationships test must fail
         con.execute("update gold.sales_summary set product_id = 'P404' where month = 11")
+        # A day's revenue off by 1.00: sales_days no longer adds up to silver on that date, nor sales_summary (not
+        # rebuilt) to sales_days on that month.
+        con.execute("update gold.sales_days set revenue = revenue + 1 where transaction_date = date '2026-11-03'")
 
     full = lake.make("check-all", ok=None)  # the weekly command, as it is typed
     assert full.returncode != 0
     assert f"Failure in test {TEST}" in full.output, full.tail(3000)
     assert "Failure in test relationships_sales_summary_product_id" in full.output, full.tail(3000)
+    with duckdb.connect(str(lake.warehouse), read_only=True) as con:
+        (schema,) = con.execute("select table_schema from information_schema.tables "
+                                "where table_name = 'reconcile_gold_totals'").fetchone()
+        differing = con.execute(f"select measure, silver_total, gold_total from {schema}.reconcile_gold_totals "
+                                "order by measure").fetchall()
+    assert [(m, float(s), float(g)) for m, s, g in differing] == [
+        ("sales_days.revenue", 9.0, 10.0),  # every day (a full check): T1, T2 and T3, 3.00 each; T3's day +1
+        ("sales_summary.revenue", 10.0, 9.0),
+    ], differing
     compiled = next((lake.target / "compiled").rglob(f"{TEST}.sql")).read_text()
     assert "_ingest_run_id >" not in compiled, compiled
     relationship = next((lake.target / "compiled").rglob(RELATIONSHIP)).read_text()

@@ -1,16 +1,18 @@
 {#- Transactions, units and revenue per month, region and product. Incremental by whole months: a build
-    recomputes every month that holds a version of a transaction delivered since the last build - the
-    month a correction moves a transaction to, and the month it moves it from. -#}
-{{ config(**rebuild_by_date(upstream='sales_transactions', date_column='transaction_date', grain='month')) }}
+    recomputes every month that holds a date gold.sales_days rebuilt since the last build (every date holding a
+    version of a transaction delivered since, so also the month a correction moves a transaction from), adding up
+    that month's rows of sales_days: per region and product a row per day, not a row per transaction. -#}
+{{ config(**rebuild_by_date(upstream='sales_days', date_column='transaction_date', grain='month')) }}
 
-with transactions as (
+with days as (
     select
         transaction_date,
         region,
         product_id,
-        quantity,
-        total_amount
-    from {{ ref('sales_transactions') }}
+        transaction_count,
+        units_sold,
+        revenue
+    from {{ ref('sales_days') }}
     where {{ rebuild_filter() }}
 ),
 
@@ -20,10 +22,10 @@ monthly as (
         cast(extract(month from transaction_date) as integer) as month,
         region,
         product_id,
-        count(*) as transaction_count,
-        sum(quantity) as units_sold,
-        sum(total_amount) as revenue
-    from transactions
+        sum(transaction_count) as transaction_count,
+        sum(units_sold) as units_sold,
+        sum(revenue) as revenue
+    from days
     group by 1, 2, 3, 4
 )
 

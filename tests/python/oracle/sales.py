@@ -51,6 +51,7 @@ The rules:
    membership_tier (null for customers not in silver.customers), and year, month of
    transaction_date. sales_summary: per (year, month, region, product_id): transaction_count,
    units_sold, revenue = sum(total_amount), avg_transaction_value = float(revenue) / count.
+   sales_days: the same counts and sums per (transaction_date, region, product_id).
    customer_segments: per customer_id with at least one transaction dated on or before as_of_date
    (later ones are ignored), known to silver.customers or not: first/last_purchase_date,
    transaction_count, total_revenue, avg_order_value = float(total_revenue) / count, current
@@ -462,6 +463,15 @@ def sales_enriched(sales: Iterable[dict[str, Any]], customers: dict[str, dict[st
     return out
 
 
+def sales_days(sales: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: dict[tuple[date, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in sales:
+        groups[(row["transaction_date"], row["region"], row["product_id"])].append(row)
+    return [{"transaction_date": day, "region": region, "product_id": product_id, "transaction_count": len(rows),
+             "units_sold": sum(r["quantity"] for r in rows), "revenue": sum((r["total_amount"] for r in rows), ZERO)}
+            for (day, region, product_id), rows in sorted(groups.items())]
+
+
 def sales_summary(sales: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     groups: dict[tuple[int, int, str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in sales:
@@ -514,6 +524,7 @@ class Result:
     as_of_date: date | None
     sales_enriched: list[dict[str, Any]]
     sales_summary: list[dict[str, Any]]
+    sales_days: list[dict[str, Any]]
     customer_segments: list[dict[str, Any]]
 
 
@@ -547,6 +558,7 @@ def compute(batches: Sequence[Iterable[Path]], *, as_of_date: date | None = None
         as_of_date=as_of_date,
         sales_enriched=sales_enriched(silver_sales, customers),
         sales_summary=sales_summary(silver_sales),
+        sales_days=sales_days(silver_sales),
         customer_segments=customer_segments(silver_sales, customers, as_of_date),
     )
 
