@@ -23,8 +23,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from bench.incremental import START, generate
-from bench.procs import BIN, Lake, log, run
+from bench.procs import BIN, REPO, Lake, log, run
 
 MB = 1024 * 1024
 MIN_BILLED_BYTES = 10 * MB  # Athena bills at least 10 MB a query, rounded up to the megabyte; DDL is free
@@ -106,6 +108,8 @@ class AthenaFigure:
     noop: bool = False  # a build with nothing new, right after the build of `days`
     bronze_bytes: int = 0  # bytes the build read from bronze tables (models and tests)
     bronze_new_bytes: int = 0  # size of the new day's bronze partitions (their Parquet files)
+    # model -> why its reads grow with history, as its YAML declares it (`meta: {history_read: ...}`)
+    history_reads: dict[str, str] = field(default_factory=dict)
 
     def total(self) -> NodeCost:
         total = NodeCost()
@@ -175,6 +179,7 @@ def run_section(work: Path, histories: list[int], rows_per_day: int) -> list[Ath
             figure = figure_of(days, read_statements(statements_log, mark), owner)
             figure.seconds = seconds
             figure.bronze_new_bytes = new_partition_bytes(chain.root, START + timedelta(days=days))
+            figure.history_reads = declared_history_reads()
             figures.append(figure)
             total = figure.total()
             log(f"athena: {days} days: {total.statements} statements, {total.bytes / MB:.1f} MB scanned, "
@@ -198,6 +203,18 @@ def new_partition_bytes(lake: Path, ingest_date: date) -> int:
     return sum(path.stat().st_size for path in (lake / "bronze").glob(f"*/ingest_date={ingest_date}/*.parquet"))
 
 
+def declared_history_reads(models: Path = REPO / "models") -> dict[str, str]:
+    """Model -> its `meta.history_read`: a read that grows with history because a rule of the product needs it
+    (the model's description says so, with its cost), from the YAML files under `models`."""
+    declared = {}
+    for path in sorted(models.rglob("*.yml")):
+        for model in (yaml.safe_load(path.read_text()) or {}).get("models") or []:
+            meta = {**(model.get("meta") or {}), **((model.get("config") or {}).get("meta") or {})}
+            if meta.get("history_read"):
+                declared[model["name"]] = " ".join(str(meta["history_read"]).split())
+    return declared
+
+
 def to_json(figures: list[AthenaFigure]) -> list[dict[str, Any]]:
     return json.loads(json.dumps([f.__dict__ for f in figures], default=lambda o: o.__dict__))
 
@@ -210,6 +227,8 @@ def from_json(raw: list[dict[str, Any]]) -> list[AthenaFigure]:
             tests={k: NodeCost(**v) for k, v in f["tests"].items()}, build=NodeCost(**f["build"]),
             hooks={k: NodeCost(**v) for k, v in f.get("hooks", {}).items()},
             failed=f["failed"], seconds=f["seconds"], noop=f.get("noop", False),
-            bronze_bytes=f.get("bronze_bytes", 0), bronze_new_bytes=f.get("bronze_new_bytes", 0)))
+            bronze_bytes=f.get("bronze_bytes", 0), bronze_new_bytes=f.get("bronze_new_bytes", 0),
+            # figures measured before the declarations were recorded take them from the models as they are now
+            history_reads=f.get("history_reads") or declared_history_reads()))
     return out
 

@@ -105,7 +105,7 @@ def test_job_stages_come_from_the_ingest_log() -> None:
 
 def test_athena_statements_are_billed_and_attributed_as_athena_and_dbt_athena_would(tmp_path: Path) -> None:
     from bench.athena_bytes import BUILD, MB, figure_of, owners, read_statements
-    from bench.report import athena_section
+    from bench.report import athena_section, athena_summary
 
     def comment(node: str) -> str:  # dbt-athena's query comment (query_headers._AthenaQueryComment)
         return f'-- /* {{"app": "dbt", "dbt_version": "1.11.0", "node_id": "{node}"}} */\n'
@@ -160,3 +160,19 @@ def test_athena_statements_are_billed_and_attributed_as_athena_and_dbt_athena_wo
     assert text.count("| 7 | 5 | 38.00 |") == 2
     assert "A **no-op build** (nothing new, right after the 7-day build): 5 statements, 38.00 MB scanned in all; " \
            "the most for one model (with its tests) is 20.000 MB (`customers`)." in text
+
+    # What grows, at 90 days: customers by 10 MB (a read it declares a rule behind), orders' tests by 2 MB. Without
+    # customers, 18 MB + 1 byte at 7 days and 20 MB + 1 byte at 90.
+    log.write_text(log.read_text() + "".join(
+        json.dumps({"kind": "SELECT", "statement_type": "DML", "state": "SUCCEEDED", "bytes_scanned": b,
+                    "rows_scanned": 1, "query": comment(node) + "select 4"}) + "\n"
+        for node, b in (("model.p.customers", 10 * MB), ("test.p.unique_orders_id.abc", 2 * MB))))
+    longer = figure_of(90, read_statements(log, start=1), owners(manifest))
+    for f in (figure, longer):
+        f.history_reads = {"customers": "Every customer's whole history, by rule."}
+    text = "\n".join(athena_section([figure, longer]))
+    assert "| `customers` | 20.00 | 30.00 | +10.00 | Every customer's whole history, by rule. |" in text
+    assert "| `orders` | 18.00 | 20.00 | +2.00 | - |" in text
+    assert "the build scans 18.00 MB with 7 days of history and 20.00 MB with 90: **1.11x**." in text
+    summary = "\n".join(athena_summary([figure, longer]))
+    assert "(**1.32x**, over the 1.3x goal)" in summary and "18.0 and 20.0 MB (**1.11x**, within" in summary

@@ -101,3 +101,34 @@ def test_a_correction_is_found_while_the_key_directory_lags(tmp_path: Path, spar
     assert lake.query("select event_date::varchar from silver.user_event_keys order by 1") == [
         ("2026-11-01",), ("2026-11-02",), ("2026-11-03",), ("2026-11-04",)]
     assert lake.query("select event_id, event_date::varchar from silver.user_events order by 1") == expected_events
+
+
+def test_sales_summary_waits_for_the_days_it_adds_up(tmp_path: Path, spark: Any) -> None:
+    """gold.sales_summary adds up gold.sales_days per month. A build that leaves sales_days out (`--exclude
+    sales_days`) must not let sales_summary take the new dates from the stale days (and then count them as done):
+    it waits, and the next build rebuilds both.
+
+    Batch 1 sells T1 on 2026-10-01 (3.00). Batch 2 sells T2 on 2026-10-02 (1.50) and moves T1 to 2026-11-05."""
+    lake = Lake.under(tmp_path)
+    sales = lake.root / "raw" / "sales_transactions"
+    sales.mkdir(parents=True)
+    (sales / "day1.csv").write_text(
+        SALES_HEADER + "T1,2026-10-01,S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card\n")
+    lake.ingest(spark, dataset="sales_transactions")
+    lake.dbt("build")
+    summary = "select year, month, transaction_count, revenue::varchar from gold.sales_summary order by 1, 2"
+    assert lake.query(summary) == [(2026, 10, 1, "3.00")]
+
+    (sales / "day2.csv").write_text(
+        SALES_HEADER
+        + "T2,2026-10-02,S1,Store,City,North,P1,Pen,Office,C1,1,1.50,1.50,card\n"
+        + "T1,2026-11-05,S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card\n"
+    )
+    lake.ingest(spark, dataset="sales_transactions")
+    lake.dbt("build", "--exclude", "sales_days")
+    assert lake.query(summary) == [(2026, 10, 1, "3.00")]  # as it was: sales_days has not rebuilt the dates
+
+    lake.dbt("build")
+    assert lake.query(summary) == [(2026, 10, 1, "1.50"), (2026, 11, 1, "3.00")]
+    assert lake.query("select transaction_date::varchar, transaction_count, revenue::varchar from gold.sales_days "
+                      "order by 1") == [("2026-10-02", 1, "1.50"), ("2026-11-05", 1, "3.00")]
