@@ -164,6 +164,7 @@ def run_section(work: Path, histories: list[int], rows_per_day: int) -> list[Ath
 
     figures = []
     built = 0
+    declared = declared_history_reads()
     try:
         log("athena: starting the local Athena ...")
         athena("start", "start")
@@ -179,7 +180,7 @@ def run_section(work: Path, histories: list[int], rows_per_day: int) -> list[Ath
             figure = figure_of(days, read_statements(statements_log, mark), owner)
             figure.seconds = seconds
             figure.bronze_new_bytes = new_partition_bytes(chain.root, START + timedelta(days=days))
-            figure.history_reads = declared_history_reads()
+            figure.history_reads = declared
             figures.append(figure)
             total = figure.total()
             log(f"athena: {days} days: {total.statements} statements, {total.bytes / MB:.1f} MB scanned, "
@@ -221,6 +222,8 @@ def to_json(figures: list[AthenaFigure]) -> list[dict[str, Any]]:
 
 def from_json(raw: list[dict[str, Any]]) -> list[AthenaFigure]:
     out = []
+    # figures measured before the declarations were recorded take them from the models as they are now
+    declared = declared_history_reads() if any(not f.get("history_reads") for f in raw) else {}
     for f in raw:
         out.append(AthenaFigure(
             days=f["days"], models={k: NodeCost(**v) for k, v in f["models"].items()},
@@ -228,7 +231,6 @@ def from_json(raw: list[dict[str, Any]]) -> list[AthenaFigure]:
             hooks={k: NodeCost(**v) for k, v in f.get("hooks", {}).items()},
             failed=f["failed"], seconds=f["seconds"], noop=f.get("noop", False),
             bronze_bytes=f.get("bronze_bytes", 0), bronze_new_bytes=f.get("bronze_new_bytes", 0),
-            # figures measured before the declarations were recorded take them from the models as they are now
-            history_reads=f.get("history_reads") or declared_history_reads()))
+            history_reads=f.get("history_reads") or declared))
     return out
 

@@ -107,12 +107,11 @@
 {#- When the model `name` is a date-grain gold model rebuilt by day (rebuild_by_date()): {'name', 'upstream': the
     silver model it rebuilds from}; otherwise none. -#}
 {% macro rebuilt_upstream(name) -%}
-    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == name -%}
-        {%- set declaration = (node.config.meta or {}).get('rebuild') -%}
-        {%- if declaration and declaration.get('grain') == 'day' and declaration.get('upstream') -%}
-            {{ return({'name': name, 'upstream': declaration.upstream}) }}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set node = model_node_of(ref(name)) -%}
+    {%- set declaration = (node.config.meta or {}).get('rebuild') if node is not none else none -%}
+    {%- if declaration and declaration.get('grain') == 'day' and declaration.get('upstream') -%}
+        {{ return({'name': name, 'upstream': declaration.upstream}) }}
+    {%- endif -%}
     {{ return(none) }}
 {%- endmacro %}
 
