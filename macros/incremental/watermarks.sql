@@ -158,15 +158,25 @@
                    'empty': false}) }}
     {%- endif -%}
     {%- set after = none -%}
+    {%- set recovered = none -%}
     {%- if is_incremental() -%}
         {%- set recorded = recorded_upto(this.identifier, name) -%}
-        {#- Rows of runs after the recorded watermark: a build that wrote its data and stopped before recording. -#}
+        {#- Rows of runs after the recorded watermark: a build that wrote its data and stopped before recording
+            (on Athena, where the data and its record are two statements). Not read again; recorded by this build
+            (record_windows()), as `recovered`, for the models downstream that wait for this watermark. -#}
         {%- set beyond = newest_run(this, recorded) if own_rows else none -%}
+        {%- if beyond is not none -%}
+            {%- set recovered = {'after': recorded, 'upto': beyond} -%}
+        {%- endif -%}
         {%- set after = beyond if beyond is not none else recorded -%}
     {%- endif -%}
     {%- set upto = newest_run(upstream, after) -%}
     {#- A first or full build reads everything (an upstream without rows reads as nothing anyway). -#}
-    {{ return({'upstream': name, 'after': after, 'upto': upto, 'empty': upto is none and is_incremental()}) }}
+    {%- set window = {'upstream': name, 'after': after, 'upto': upto, 'empty': upto is none and is_incremental()} -%}
+    {%- if recovered is not none -%}
+        {%- do window.update({'recovered': recovered}) -%}
+    {%- endif -%}
+    {{ return(window) }}
 {%- endmacro %}
 
 {#- The predicate selecting rows of ingest runs after `watermark` ({'run_id', 'ingest_date'}), with literal
@@ -263,9 +273,16 @@
 {% macro record_windows() -%}
     {%- if execute and model is defined and config.get('materialized') == 'incremental' -%}
         {%- set rows = [] -%}
-        {%- for window in windows_in(this_compiled_sql()) if not window.empty and window.upto is not none -%}
-            {%- do rows.append(_watermark_row('consumed', window.upstream, window.after, window.upto,
-                                              window.get('dates'))) -%}
+        {%- for window in windows_in(this_compiled_sql()) -%}
+            {%- if not window.empty and window.upto is not none -%}
+                {%- do rows.append(_watermark_row('consumed', window.upstream, window.after, window.upto,
+                                                  window.get('dates'))) -%}
+            {%- elif window.get('recovered') -%}
+                {#- Nothing new, but the runs a stopped build wrote and did not record: recorded now, or the models
+                    that wait for this watermark (rebuild_window(), day_versions_window()) would wait for good. -#}
+                {%- do rows.append(_watermark_row('consumed', window.upstream, window.recovered.after,
+                                                  window.recovered.upto, none)) -%}
+            {%- endif -%}
         {%- endfor -%}
         {%- if rows -%}
             {{ _insert_watermark_rows(rows) }}

@@ -7,7 +7,11 @@
     In `dbt build` the checks cover what the build added (macros/tests/scope.sql): the bronze records of the
     runs it read, their outcomes, and the current rows it wrote (each one of the build's versions, one per key).
     The key count of the whole current model against the whole versions model is part of the full check
-    (`make check-all`). -#}
+    (`make check-all`).
+
+    Each relation is named once in the query, so each is read once: Trino (Athena) inlines a CTE wherever it is
+    named, so a CTE named twice is a second scan of its table. Bronze and the outcomes meet in one full outer join
+    that finds lost records, records placed twice and outcome rows without a bronze record in one pass. -#}
 {% macro bronze_accounting_failures(dataset, checked, outcomes, versions, current, key) -%}
 {#- Scoped only when this build read the same new runs into every model checked; otherwise everything is checked. -#}
 {%- set scoped = reconciliation_is_scoped(dataset, checked, [checked] + outcomes + [current]) %}
@@ -41,70 +45,72 @@ placements as (
     group by _source_file, _record_number
 ),
 
+accounted as (
+    select
+        coalesce(bronze_records._source_file, placements._source_file) as _source_file,
+        coalesce(bronze_records._record_number, placements._record_number) as _record_number,
+        bronze_records._source_file is not null as in_bronze,
+        coalesce(placements.times_placed, 0) as times_placed
+    from bronze_records
+    full outer join placements
+        on
+            bronze_records._source_file = placements._source_file
+            and bronze_records._record_number = placements._record_number
+),
+
 current_rows as (
     select
         {{ key }} as record_key,
         _source_file,
-        _record_number
+        _record_number,
+        count(*) over (partition by {{ key }}) as rows_of_key
     from {{ current }}
     where {{ scope_filter(current) if scoped else 'true' }}
+),
+
+current_checked as (
+    select
+        current_rows.record_key,
+        current_rows._source_file,
+        current_rows._record_number,
+        current_rows.rows_of_key,
+        versions._source_file is not null as is_version
+    from current_rows
+    left join (
+        select
+            _source_file,
+            _record_number
+        from {{ versions }}
+        where {{ scope_filter(current) if scoped else 'true' }}
+    ) as versions
+        on
+            current_rows._source_file = versions._source_file
+            and current_rows._record_number = versions._record_number
 )
 
 select
-    bronze_records._source_file,
-    bronze_records._record_number,
-    'lost: in no outcome' as failure
-from bronze_records
-left join placements
-    on
-        bronze_records._source_file = placements._source_file
-        and bronze_records._record_number = placements._record_number
-where placements._source_file is null
+    _source_file,
+    _record_number,
+    case
+        when times_placed = 0 then 'lost: in no outcome'
+        when not in_bronze and times_placed > 1
+            then 'outcome row with no bronze record, placed ' || cast(times_placed as varchar) || ' times'
+        when not in_bronze then 'outcome row with no bronze record'
+        else 'placed ' || cast(times_placed as varchar) || ' times'
+    end as failure
+from accounted
+where times_placed <> 1 or not in_bronze
 union all
 select
     _source_file,
     _record_number,
-    'placed ' || cast(times_placed as varchar) || ' times' as failure
-from placements
-where times_placed > 1
-union all
-select
-    placements._source_file,
-    placements._record_number,
-    'outcome row with no bronze record' as failure
-from placements
-left join bronze_records
-    on
-        placements._source_file = bronze_records._source_file
-        and placements._record_number = bronze_records._record_number
-where bronze_records._source_file is null
-union all
-select
-    current_rows._source_file,
-    current_rows._record_number,
-    'current row that is not a version' as failure
-from current_rows
-left join (
-    select
-        _source_file,
-        _record_number
-    from {{ versions }}
-    where {{ scope_filter(current) if scoped else 'true' }}
-) as versions
-    on
-        current_rows._source_file = versions._source_file
-        and current_rows._record_number = versions._record_number
-where versions._source_file is null
-{%- if scoped %}
-union all
-select
-    cast(null as varchar) as _source_file,
-    cast(null as bigint) as _record_number,
-    'current rows of this build hold ' || cast(count(*) as varchar) || ' rows for '
-        || cast(count(distinct record_key) as varchar) || ' keys' as failure
-from current_rows
-having count(*) <> count(distinct record_key)
-{% else %}
+    case
+        when not is_version then 'current row that is not a version'
+        else 'current row of a key with ' || cast(rows_of_key as varchar) || ' current rows'
+    end as failure
+from current_checked
+where not is_version or rows_of_key > 1
+{%- if not scoped %}
 union all
 select
     cast(null as varchar) as _source_file,
@@ -113,10 +119,9 @@ select
         as failure
 from (
     select
-        (select count(distinct record_key) from current_rows) as current_keys,
-        (select count(*) from current_rows) as current_count,
+        (select count(distinct {{ key }}) from {{ current }}) as current_keys,
         (select count(distinct {{ key }}) from {{ versions }}) as version_keys
 ) as key_counts
-where current_keys <> version_keys or current_count <> current_keys
+where current_keys <> version_keys
 {%- endif %}
 {%- endmacro %}

@@ -58,6 +58,9 @@
     empty and it logged no touched dates. -#}
 {% macro read_nothing_new(windows) -%}
     {%- set read = windows_of_kind(windows, 'window') -%}
+    {%- for window in read if window.get('recovered') -%}
+        {{ return(false) }}
+    {%- endfor -%}
     {{ return(read | length > 0 and not windows_of_kind(windows, 'touched')
               and read | rejectattr('empty') | list | length == 0) }}
 {%- endmacro %}
@@ -104,6 +107,10 @@
     {%- if read_nothing_new(windows) -%}
         {{ return('false') }}
     {%- endif -%}
+    {%- for window in read if window.get('recovered') -%}
+        {#- A rerun after a stopped build: the runs that build wrote were never tested; test everything. -#}
+        {{ return(none) }}
+    {%- endfor -%}
     {%- if read | length != 1 -%}
         {{ return(none) }}
     {%- endif -%}

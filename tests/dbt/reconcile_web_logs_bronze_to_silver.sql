@@ -9,7 +9,10 @@
     rules are checked against an independent computation (tests/python/oracle/, counts per reason and the kept
     rows) and by the unit tests of the checked models.
     In `dbt build`, only the records of the runs the build read, and their outcomes (macros/tests/scope.sql);
-    a duplicate's kept request is looked up in the event dates those records fall on. -#}
+    a duplicate's kept request is looked up in the event dates those records fall on.
+    Each relation is named once, so each is read once (Trino inlines a CTE wherever it is named): bronze, checked,
+    kept and rejected meet in one chain of full outer joins, and each record's failures come from one pass over
+    it (one row per record and check). -#}
 {%- set scoped = reconciliation_is_scoped('web_logs', ref('web_logs_checked'),
                                           [ref('web_logs_checked'), ref('web_requests'), ref('web_requests_rejected')]) %}
 with bronze_records as (
@@ -33,8 +36,7 @@ validated as (
 kept as (
     select
         _source_file,
-        _record_number,
-        request_id
+        _record_number
     from {{ ref('web_requests') }}
     where {{ scope_filter(ref('web_requests')) if scoped else 'true' }}
 ),
@@ -53,108 +55,129 @@ rejected as (
     where {{ scope_filter(ref('web_requests_rejected')) if scoped else 'true' }}
 ),
 
-classified as (
+checks as (
     select
-        validated._source_file,
-        validated._record_number,
-        validated.reject_reason,
-        kept._source_file is not null as is_kept,
-        rejected._source_file is not null as is_rejected,
-        validated.reject_reason is null
-        and kept._source_file is null
-        and validated.request_id in (select kept_requests.request_id from kept_requests)
-            as is_duplicate
+        _source_file,
+        _record_number,
+        count(*) as times_checked,
+        min(reject_reason) as reject_reason,
+        min(request_id) as request_id
     from validated
-    left join kept
-        on
-            validated._source_file = kept._source_file
-            and validated._record_number = kept._record_number
-    left join rejected
-        on
-            validated._source_file = rejected._source_file
-            and validated._record_number = rejected._record_number
+    group by _source_file, _record_number
 ),
 
-bronze_failures as (
+kept_counts as (
+    select
+        _source_file,
+        _record_number,
+        count(*) as times_kept
+    from kept
+    group by _source_file, _record_number
+),
+
+rejected_counts as (
+    select
+        _source_file,
+        _record_number,
+        count(*) as times_rejected
+    from rejected
+    group by _source_file, _record_number
+),
+
+checked_records as (
+    select
+        checks.reject_reason,
+        checks.request_id,
+        coalesce(bronze_records._source_file, checks._source_file) as _source_file,
+        coalesce(bronze_records._record_number, checks._record_number) as _record_number,
+        bronze_records._source_file is not null as in_bronze,
+        coalesce(checks.times_checked, 0) as times_checked
+    from bronze_records
+    full outer join checks
+        on
+            bronze_records._source_file = checks._source_file
+            and bronze_records._record_number = checks._record_number
+),
+
+kept_records as (
+    select
+        checked_records.reject_reason,
+        checked_records.request_id,
+        coalesce(checked_records._source_file, kept_counts._source_file) as _source_file,
+        coalesce(checked_records._record_number, kept_counts._record_number) as _record_number,
+        coalesce(checked_records.in_bronze, false) as in_bronze,
+        coalesce(checked_records.times_checked, 0) as times_checked,
+        coalesce(kept_counts.times_kept, 0) as times_kept
+    from checked_records
+    full outer join kept_counts
+        on
+            checked_records._source_file = kept_counts._source_file
+            and checked_records._record_number = kept_counts._record_number
+),
+
+classified as (
+    select
+        kept_records.reject_reason,
+        coalesce(kept_records._source_file, rejected_counts._source_file) as _source_file,
+        coalesce(kept_records._record_number, rejected_counts._record_number) as _record_number,
+        coalesce(kept_records.in_bronze, false) as in_bronze,
+        coalesce(kept_records.times_checked, 0) as times_checked,
+        coalesce(kept_records.times_kept, 0) > 0 as is_kept,
+        rejected_counts._source_file is not null as is_rejected,
+        coalesce(
+            kept_records.times_checked > 0
+            and kept_records.reject_reason is null
+            and kept_records.times_kept = 0
+            and kept_records.request_id in (select kept_requests.request_id from kept_requests),
+            false
+        ) as is_duplicate
+    from kept_records
+    full outer join rejected_counts
+        on
+            kept_records._source_file = rejected_counts._source_file
+            and kept_records._record_number = rejected_counts._record_number
+),
+
+record_failures as (
     select
         _source_file,
         _record_number,
         case
+            when times_checked = 0 then null
             when not (is_kept or is_rejected or is_duplicate) then 'lost: in no outcome'
             when is_kept and is_rejected then 'placed twice: kept and rejected'
             when is_rejected and reject_reason is null then 'rejected although checked gave it no reason'
             when is_kept and reject_reason is not null then 'kept although checked rejected it: ' || reject_reason
-        end as failure
+        end as outcome_failure,
+        case
+            when in_bronze and times_checked = 0 then 'lost: not checked'
+            when times_checked > 1 then 'checked ' || cast(times_checked as varchar) || ' times'
+        end as check_failure,
+        case when times_checked > 0 and not in_bronze then 'checked row with no bronze record' end as checked_orphan,
+        case when is_kept and not in_bronze then 'silver row with no bronze record' end as kept_orphan,
+        case when is_rejected and not in_bronze then 'rejected row with no bronze record' end as rejected_orphan
     from classified
 ),
 
-checked_failures as (
+-- One row per record and check (a record may fail more than one), without reading the record's inputs again.
+failures as (
     select
-        bronze_records._source_file,
-        bronze_records._record_number,
-        'lost: not checked' as failure
-    from bronze_records
-    where
-        not exists (
-            select 1 from validated
-            where
-                validated._source_file = bronze_records._source_file
-                and validated._record_number = bronze_records._record_number
-        )
-    union all
-    select
-        _source_file,
-        _record_number,
-        'checked ' || cast(count(*) as varchar) || ' times' as failure
-    from validated
-    group by _source_file, _record_number
-    having count(*) > 1
-    union all
-    select
-        _source_file,
-        _record_number,
-        'checked row with no bronze record' as failure
-    from validated
-    where
-        not exists (
-            select 1 from bronze_records
-            where
-                bronze_records._source_file = validated._source_file
-                and bronze_records._record_number = validated._record_number
-        )
-),
-
-orphan_failures as (
-    select
-        _source_file,
-        _record_number,
-        'silver row with no bronze record' as failure
-    from kept
-    where
-        not exists (
-            select 1 from bronze_records
-            where
-                bronze_records._source_file = kept._source_file
-                and bronze_records._record_number = kept._record_number
-        )
-    union all
-    select
-        _source_file,
-        _record_number,
-        'rejected row with no bronze record' as failure
-    from rejected
-    where
-        not exists (
-            select 1 from bronze_records
-            where
-                bronze_records._source_file = rejected._source_file
-                and bronze_records._record_number = rejected._record_number
-        )
+        record_failures._source_file,
+        record_failures._record_number,
+        case record_checks.check_number
+            when 1 then record_failures.outcome_failure
+            when 2 then record_failures.check_failure
+            when 3 then record_failures.checked_orphan
+            when 4 then record_failures.kept_orphan
+            when 5 then record_failures.rejected_orphan
+        end as failure
+    from record_failures
+    cross join (values (1), (2), (3), (4), (5)) as record_checks (check_number)
 )
 
-select * from bronze_failures
+select
+    _source_file,
+    _record_number,
+    failure
+from failures
 where failure is not null
-union all
-select * from checked_failures
-union all
-select * from orphan_failures

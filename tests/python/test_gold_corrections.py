@@ -11,9 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
-from testkit import Lake
+from testkit import Lake, close_duckdb
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -132,3 +133,39 @@ def test_sales_summary_waits_for_the_days_it_adds_up(tmp_path: Path, spark: Any)
     assert lake.query(summary) == [(2026, 10, 1, "1.50"), (2026, 11, 1, "3.00")]
     assert lake.query("select transaction_date::varchar, transaction_count, revenue::varchar from gold.sales_days "
                       "order by 1") == [("2026-10-02", 1, "1.50"), ("2026-11-05", 1, "3.00")]
+
+
+def test_a_build_stopped_before_its_record_is_recorded_by_the_rerun(tmp_path: Path, spark: Any) -> None:
+    """On Athena a model's data and its watermark record are two statements, so a build can stop between them (the
+    local Athena's stopped-build test once did, after silver.sales_transactions' MERGE). The rerun finds the model's
+    own rows past its record and does not read those runs again; it must record them, or the models that wait for its
+    watermark (ops.customer_day_versions, and through it gold.customer_segments) stay behind until new data comes.
+    On DuckDB the two commit together, so the missing record is made by hand: batch 2 is built up to
+    silver.sales_transactions, and its record deleted.
+
+    Batch 1 sells T1 to C1 on 2026-10-01 (3.00); batch 2 sells T2 to C1 on 2026-10-02 (1.50)."""
+    lake = Lake.under(tmp_path)
+    sales = lake.root / "raw" / "sales_transactions"
+    sales.mkdir(parents=True)
+    (sales / "day1.csv").write_text(
+        SALES_HEADER + "T1,2026-10-01,S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card\n")
+    lake.ingest(spark, dataset="sales_transactions")
+    lake.dbt("build")
+    segments = "select customer_id, transaction_count, total_revenue::varchar from gold.customer_segments"
+    assert lake.query(segments) == [("C1", 1, "3.00")]
+
+    (sales / "day2.csv").write_text(
+        SALES_HEADER + "T2,2026-10-02,S1,Store,City,North,P1,Pen,Office,C1,1,1.50,1.50,card\n")
+    lake.ingest(spark, dataset="sales_transactions")
+    lake.dbt("build", "--select", "+sales_transactions", "--indirect-selection", "cautious")
+    record = ("from ops.model_watermarks where model_name = 'sales_transactions' and kind = 'consumed' "
+              "and upto_run_id = (select max(_ingest_run_id) from silver.sales_transactions)")
+    close_duckdb()
+    with duckdb.connect(str(lake.warehouse)) as con:
+        assert con.execute(f"delete {record}").fetchone() == (1,)  # the build "stopped" before recording
+
+    lake.dbt("build")
+    assert lake.query(segments) == [("C1", 2, "4.50")]
+    assert lake.query(f"select count(*) {record}") == [(1,)]  # recorded by the rerun
+    assert lake.query("select transaction_date::varchar, revenue::varchar from gold.sales_days order by 1") == [
+        ("2026-10-01", "3.00"), ("2026-10-02", "1.50")]
