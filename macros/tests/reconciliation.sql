@@ -9,9 +9,11 @@
     The key count of the whole current model against the whole versions model is part of the full check
     (`make check-all`).
 
-    Each relation is named once in the query, so each is read once: Trino (Athena) inlines a CTE wherever it is
-    named, so a CTE named twice is a second scan of its table. Bronze and the outcomes meet in one full outer join
-    that finds lost records, records placed twice and outcome rows without a bronze record in one pass. -#}
+    Bronze, each outcome and the current model are named once in the query, so each is read once: Trino (Athena)
+    inlines a CTE wherever it is named, so a CTE named twice is a second scan of its table. Bronze and the outcomes
+    meet in one full outer join that finds lost records, records placed twice and outcome rows without a bronze
+    record in one pass. (The versions model, one of the outcomes, is read a second time for the current-row check;
+    the full check also counts the keys of the whole current and versions models.) -#}
 {% macro bronze_accounting_failures(dataset, checked, outcomes, versions, current, key) -%}
 {#- Scoped only when this build read the same new runs into every model checked; otherwise everything is checked. -#}
 {%- set scoped = reconciliation_is_scoped(dataset, checked, [checked] + outcomes + [current]) %}
