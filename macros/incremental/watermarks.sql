@@ -279,7 +279,8 @@
                                                   window.get('dates'))) -%}
             {%- elif window.get('recovered') -%}
                 {#- Nothing new, but the runs a stopped build wrote and did not record: recorded now, or the models
-                    that wait for this watermark (rebuild_window(), day_versions_window()) would wait for good. -#}
+                    that wait for this watermark (rebuild_window(), day_versions_window()) stay behind until new runs
+                    come. -#}
                 {%- do rows.append(_watermark_row('consumed', window.upstream, window.recovered.after,
                                                   window.recovered.upto, none)) -%}
             {%- endif -%}

@@ -167,5 +167,8 @@ def test_a_build_stopped_before_its_record_is_recorded_by_the_rerun(tmp_path: Pa
     lake.dbt("build")
     assert lake.query(segments) == [("C1", 2, "4.50")]
     assert lake.query(f"select count(*) {record}") == [(1,)]  # recorded by the rerun
+    # The runs the "stopped" build wrote were never tested with it: the rerun tests sales_transactions in full.
+    compiled = next((lake.target / "compiled").rglob("accepted_range_sales_transactions_quantity__1.sql")).read_text()
+    assert "dbt_subquery" not in compiled, compiled  # no scope: neither `false` nor a run bound
     assert lake.query("select transaction_date::varchar, revenue::varchar from gold.sales_days order by 1") == [
         ("2026-10-01", "3.00"), ("2026-10-02", "1.50")]
