@@ -11,53 +11,41 @@
 
     Bronze, each outcome and the current model are named once in the query, so each is read once: Trino (Athena)
     inlines a CTE wherever it is named, so a CTE named twice is a second scan of its table. Bronze and the outcomes
-    meet in one full outer join that finds lost records, records placed twice and outcome rows without a bronze
-    record in one pass. (The versions model, one of the outcomes, is read a second time for the current-row check;
-    the full check also counts the keys of the whole current and versions models.) -#}
+    are stacked and grouped by record, which finds lost records, records placed twice and outcome rows without a
+    bronze record in one pass. (The versions model, one of the outcomes, is read a second time for the current-row
+    check; the full check also counts the keys of the whole current and versions models.) -#}
 {% macro bronze_accounting_failures(dataset, checked, outcomes, versions, current, key) -%}
 {#- Scoped only when this build read the same new runs into every model checked; otherwise everything is checked. -#}
 {%- set scoped = reconciliation_is_scoped(dataset, checked, [checked] + outcomes + [current]) %}
-with bronze_records as (
-    select
-        _source_file,
-        _record_number
-    from {{ bronze_source(dataset) }}
-    where {{ bronze_scope_filter(dataset, checked) if scoped else 'true' }}
-),
-
-outcome_records as (
-    {%- for outcome in outcomes %}
-    select
-        _source_file,
-        _record_number
-    from {{ outcome }}
-    where {{ scope_filter(outcome) if scoped else 'true' }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-),
-
-placements as (
+with record_rows as (
+    -- One row per bronze record and per outcome row; grouped below, so that each relation is read once.
     select
         _source_file,
         _record_number,
-        count(*) as times_placed
-    from outcome_records
-    group by _source_file, _record_number
+        1 as bronze_rows,
+        0 as outcome_rows
+    from {{ bronze_source(dataset) }}
+    where {{ bronze_scope_filter(dataset, checked) if scoped else 'true' }}
+    {%- for outcome in outcomes %}
+    union all
+    select
+        _source_file,
+        _record_number,
+        0 as bronze_rows,
+        1 as outcome_rows
+    from {{ outcome }}
+    where {{ scope_filter(outcome) if scoped else 'true' }}
+    {%- endfor %}
 ),
 
 accounted as (
     select
-        coalesce(bronze_records._source_file, placements._source_file) as _source_file,
-        coalesce(bronze_records._record_number, placements._record_number) as _record_number,
-        bronze_records._source_file is not null as in_bronze,
-        coalesce(placements.times_placed, 0) as times_placed
-    from bronze_records
-    full outer join placements
-        on
-            bronze_records._source_file = placements._source_file
-            and bronze_records._record_number = placements._record_number
+        _source_file,
+        _record_number,
+        sum(bronze_rows) > 0 as in_bronze,
+        sum(outcome_rows) as times_placed
+    from record_rows
+    group by _source_file, _record_number
 ),
 
 current_rows as (

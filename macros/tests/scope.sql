@@ -58,11 +58,17 @@
     empty and it logged no touched dates. -#}
 {% macro read_nothing_new(windows) -%}
     {%- set read = windows_of_kind(windows, 'window') -%}
-    {%- for window in read if window.get('recovered') -%}
-        {{ return(false) }}
-    {%- endfor -%}
-    {{ return(read | length > 0 and not windows_of_kind(windows, 'touched')
+    {{ return(read | length > 0 and not windows_of_kind(windows, 'touched') and not recovered_in(read)
               and read | rejectattr('empty') | list | length == 0) }}
+{%- endmacro %}
+
+{#- Whether one of the windows `read` covers runs a stopped build wrote and did not record (ingest_window()'s
+    `recovered`): they were never tested. -#}
+{% macro recovered_in(read) -%}
+    {%- for window in read if window.get('recovered') -%}
+        {{ return(true) }}
+    {%- endfor -%}
+    {{ return(false) }}
 {%- endmacro %}
 
 {#- For the reconciliation tests: whether this build read the same new runs of `dataset` into `checked` (its
@@ -107,11 +113,8 @@
     {%- if read_nothing_new(windows) -%}
         {{ return('false') }}
     {%- endif -%}
-    {%- for window in read if window.get('recovered') -%}
-        {#- A rerun after a stopped build: the runs that build wrote were never tested; test everything. -#}
-        {{ return(none) }}
-    {%- endfor -%}
-    {%- if read | length != 1 -%}
+    {%- if recovered_in(read) or read | length != 1 -%}
+        {#- (A rerun after a stopped build: the runs that build wrote were never tested; test everything.) -#}
         {{ return(none) }}
     {%- endif -%}
     {%- set window = read[0] -%}

@@ -11,8 +11,8 @@
     In `dbt build`, only the records of the runs the build read, and their outcomes (macros/tests/scope.sql);
     a duplicate's kept request is looked up in the event dates those records fall on.
     Each relation is named once, so each is read once (Trino inlines a CTE wherever it is named): bronze, checked,
-    kept and rejected meet in one chain of full outer joins, and each record's failures come from one pass over
-    it (one row per record and check). -#}
+    kept and rejected are stacked and grouped by record, and each record's failures come from one pass over the
+    groups (one row per record and check). -#}
 {%- set scoped = reconciliation_is_scoped('web_logs', ref('web_logs_checked'),
                                           [ref('web_logs_checked'), ref('web_requests'), ref('web_requests_rejected')]) %}
 with bronze_records as (
@@ -55,87 +55,84 @@ rejected as (
     where {{ scope_filter(ref('web_requests_rejected')) if scoped else 'true' }}
 ),
 
-checks as (
+record_rows as (
+    -- One row per record and relation it is in; grouped below, so that each relation is read once.
     select
         _source_file,
         _record_number,
-        count(*) as times_checked,
-        min(reject_reason) as reject_reason,
-        min(request_id) as request_id
-    from validated
-    group by _source_file, _record_number
-),
-
-kept_counts as (
-    select
-        _source_file,
-        _record_number,
-        count(*) as times_kept
-    from kept
-    group by _source_file, _record_number
-),
-
-rejected_counts as (
-    select
-        _source_file,
-        _record_number,
-        count(*) as times_rejected
-    from rejected
-    group by _source_file, _record_number
-),
-
-checked_records as (
-    select
-        checks.reject_reason,
-        checks.request_id,
-        coalesce(bronze_records._source_file, checks._source_file) as _source_file,
-        coalesce(bronze_records._record_number, checks._record_number) as _record_number,
-        bronze_records._source_file is not null as in_bronze,
-        coalesce(checks.times_checked, 0) as times_checked
+        1 as bronze_rows,
+        0 as checked_rows,
+        cast(null as varchar) as reject_reason,
+        cast(null as varchar) as request_id,
+        0 as kept_rows,
+        0 as rejected_rows
     from bronze_records
-    full outer join checks
-        on
-            bronze_records._source_file = checks._source_file
-            and bronze_records._record_number = checks._record_number
+    union all
+    select
+        _source_file,
+        _record_number,
+        0 as bronze_rows,
+        1 as checked_rows,
+        reject_reason,
+        request_id,
+        0 as kept_rows,
+        0 as rejected_rows
+    from validated
+    union all
+    select
+        _source_file,
+        _record_number,
+        0 as bronze_rows,
+        0 as checked_rows,
+        cast(null as varchar) as reject_reason,
+        cast(null as varchar) as request_id,
+        1 as kept_rows,
+        0 as rejected_rows
+    from kept
+    union all
+    select
+        _source_file,
+        _record_number,
+        0 as bronze_rows,
+        0 as checked_rows,
+        cast(null as varchar) as reject_reason,
+        cast(null as varchar) as request_id,
+        0 as kept_rows,
+        1 as rejected_rows
+    from rejected
 ),
 
-kept_records as (
+records as (
     select
-        checked_records.reject_reason,
-        checked_records.request_id,
-        coalesce(checked_records._source_file, kept_counts._source_file) as _source_file,
-        coalesce(checked_records._record_number, kept_counts._record_number) as _record_number,
-        coalesce(checked_records.in_bronze, false) as in_bronze,
-        coalesce(checked_records.times_checked, 0) as times_checked,
-        coalesce(kept_counts.times_kept, 0) as times_kept
-    from checked_records
-    full outer join kept_counts
-        on
-            checked_records._source_file = kept_counts._source_file
-            and checked_records._record_number = kept_counts._record_number
+        _source_file,
+        _record_number,
+        sum(bronze_rows) > 0 as in_bronze,
+        sum(checked_rows) as times_checked,
+        min(reject_reason) as reject_reason,
+        min(request_id) as request_id,
+        sum(kept_rows) > 0 as is_kept,
+        sum(rejected_rows) > 0 as is_rejected
+    from record_rows
+    group by _source_file, _record_number
 ),
 
 classified as (
     select
-        kept_records.reject_reason,
-        coalesce(kept_records._source_file, rejected_counts._source_file) as _source_file,
-        coalesce(kept_records._record_number, rejected_counts._record_number) as _record_number,
-        coalesce(kept_records.in_bronze, false) as in_bronze,
-        coalesce(kept_records.times_checked, 0) as times_checked,
-        coalesce(kept_records.times_kept, 0) > 0 as is_kept,
-        rejected_counts._source_file is not null as is_rejected,
+        _source_file,
+        _record_number,
+        in_bronze,
+        times_checked,
+        reject_reason,
+        is_kept,
+        is_rejected,
         coalesce(
-            kept_records.times_checked > 0
-            and kept_records.reject_reason is null
-            and kept_records.times_kept = 0
-            and kept_records.request_id in (select kept_requests.request_id from kept_requests),
+            times_checked > 0
+            and reject_reason is null
+            and not is_kept
+            and request_id in (select kept_requests.request_id from kept_requests),
             false
         ) as is_duplicate
-    from kept_records
-    full outer join rejected_counts
-        on
-            kept_records._source_file = rejected_counts._source_file
-            and kept_records._record_number = rejected_counts._record_number
+    from records
 ),
 
 record_failures as (

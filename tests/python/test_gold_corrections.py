@@ -34,6 +34,14 @@ def pipeline(lake: Lake, spark: Any) -> None:
     lake.dbt("build")
 
 
+def ingest_sales(lake: Lake, spark: Any, name: str, *rows: str) -> None:
+    """Deliver one sales_transactions CSV file (the header and `rows`) and ingest it."""
+    sales = lake.root / "raw" / "sales_transactions"
+    sales.mkdir(parents=True, exist_ok=True)
+    (sales / name).write_text(SALES_HEADER + "".join(f"{row}\n" for row in rows))
+    lake.ingest(spark, dataset="sales_transactions")
+
+
 def test_a_correction_that_empties_a_date_removes_its_gold_rows(tmp_path: Path, spark: Any) -> None:
     lake = Lake.under(tmp_path)
     sales = lake.root / "raw" / "sales_transactions"
@@ -111,21 +119,13 @@ def test_sales_summary_waits_for_the_days_it_adds_up(tmp_path: Path, spark: Any)
 
     Batch 1 sells T1 on 2026-10-01 (3.00). Batch 2 sells T2 on 2026-10-02 (1.50) and moves T1 to 2026-11-05."""
     lake = Lake.under(tmp_path)
-    sales = lake.root / "raw" / "sales_transactions"
-    sales.mkdir(parents=True)
-    (sales / "day1.csv").write_text(
-        SALES_HEADER + "T1,2026-10-01,S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card\n")
-    lake.ingest(spark, dataset="sales_transactions")
+    ingest_sales(lake, spark, "day1.csv", "T1,2026-10-01,S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card")
     lake.dbt("build")
     summary = "select year, month, transaction_count, revenue::varchar from gold.sales_summary order by 1, 2"
     assert lake.query(summary) == [(2026, 10, 1, "3.00")]
 
-    (sales / "day2.csv").write_text(
-        SALES_HEADER
-        + "T2,2026-10-02,S1,Store,City,North,P1,Pen,Office,C1,1,1.50,1.50,card\n"
-        + "T1,2026-11-05,S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card\n"
-    )
-    lake.ingest(spark, dataset="sales_transactions")
+    ingest_sales(lake, spark, "day2.csv", "T2,2026-10-02,S1,Store,City,North,P1,Pen,Office,C1,1,1.50,1.50,card",
+                 "T1,2026-11-05,S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card")
     lake.dbt("build", "--exclude", "sales_days")
     assert lake.query(summary) == [(2026, 10, 1, "3.00")]  # as it was: sales_days has not rebuilt the dates
 
@@ -145,18 +145,12 @@ def test_a_build_stopped_before_its_record_is_recorded_by_the_rerun(tmp_path: Pa
 
     Batch 1 sells T1 to C1 on 2026-10-01 (3.00); batch 2 sells T2 to C1 on 2026-10-02 (1.50)."""
     lake = Lake.under(tmp_path)
-    sales = lake.root / "raw" / "sales_transactions"
-    sales.mkdir(parents=True)
-    (sales / "day1.csv").write_text(
-        SALES_HEADER + "T1,2026-10-01,S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card\n")
-    lake.ingest(spark, dataset="sales_transactions")
+    ingest_sales(lake, spark, "day1.csv", "T1,2026-10-01,S1,Store,City,North,P1,Pen,Office,C1,2,1.50,3.00,card")
     lake.dbt("build")
     segments = "select customer_id, transaction_count, total_revenue::varchar from gold.customer_segments"
     assert lake.query(segments) == [("C1", 1, "3.00")]
 
-    (sales / "day2.csv").write_text(
-        SALES_HEADER + "T2,2026-10-02,S1,Store,City,North,P1,Pen,Office,C1,1,1.50,1.50,card\n")
-    lake.ingest(spark, dataset="sales_transactions")
+    ingest_sales(lake, spark, "day2.csv", "T2,2026-10-02,S1,Store,City,North,P1,Pen,Office,C1,1,1.50,1.50,card")
     lake.dbt("build", "--select", "+sales_transactions", "--indirect-selection", "cautious")
     record = ("from ops.model_watermarks where model_name = 'sales_transactions' and kind = 'consumed' "
               "and upto_run_id = (select max(_ingest_run_id) from silver.sales_transactions)")
