@@ -4,8 +4,10 @@ One chain of daily ingest runs (sample data, every dataset, one `ingest_date` pa
 to the longest history; at each history length H the lake is built with `dbt build` and copied. Then, on each
 copy, the next day arrives: its ingest (a fresh `python -m glue_ingest` process, as the daily job), then
 `dbt run` (models only) and `dbt build` (models + data tests, as `make pipeline`) on separate copies of the same
-state, each repeated; the fastest repeat counts. A further copy runs each silver (then gold) model's compiled
-incremental SELECT under DuckDB's profiler to count the bronze files, partitions and rows it reads.
+state, each repeated; the fastest repeat counts. A further copy builds the models wave by wave in the order of the
+DAG (a model after everything it reads), and runs each model's compiled incremental SELECT under DuckDB's
+profiler just before its wave is built, so every window holds the new day: the bronze files, partitions and rows
+it reads, and the rows it reads in warehouse tables.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from bench.procs import BIN, Lake, dbt, ingest, log, run
 from bench.profiling import Profile, compiled_models, profile_select
 
 START = date(2026, 11, 1)
-SILVER_SELECT = "path:models/silver"
-GOLD_SELECT = "path:models/gold"
+# The incremental models, profiled wave by wave; ops (the day versions kept for gold) is reported with gold.
+LAYERS = ("silver", "ops", "gold")
 
 
 @dataclass
@@ -74,11 +76,38 @@ def _node_times(ws: Lake) -> tuple[dict[str, float], dict[str, str]]:
     return times, kinds
 
 
-def _profile_layer(ws: Lake, layer: str, select: str, out: Path) -> list[Profile]:
-    dbt(ws, f"compile-{layer}", "compile", "-s", select)
-    profiles = []
-    for model, sql in compiled_models(ws.target, layer).items():
-        profiles.append(profile_select(ws.warehouse, model, sql, out / f"{layer}-{model}.json"))
+def _waves(ws: Lake) -> list[list[tuple[str, str]]]:
+    """The models of LAYERS as (layer, name), in waves: a model's wave follows those of every model it reads."""
+    nodes = json.loads((ws.target / "manifest.json").read_text())["nodes"]
+    layer_of = {uid: n["original_file_path"].split("/")[1] for uid, n in nodes.items()
+                if n["resource_type"] == "model" and n["original_file_path"].split("/")[1] in LAYERS}
+    depth: dict[str, int] = {}
+
+    def wave(uid: str) -> int:
+        if uid not in depth:
+            depth[uid] = 1 + max((wave(d) for d in nodes[uid]["depends_on"]["nodes"] if d in layer_of), default=-1)
+        return depth[uid]
+
+    waves: list[list[tuple[str, str]]] = [[] for _ in range(1 + max(map(wave, layer_of), default=-1))]
+    for uid in sorted(layer_of):
+        waves[depth[uid]].append((layer_of[uid], nodes[uid]["name"]))
+    return waves
+
+
+def _profile_waves(ws: Lake, out: Path) -> dict[str, list[Profile]]:
+    """Build the incremental models wave by wave, profiling each wave's compiled SELECTs just before it runs
+    (`dbt compile`, then `dbt run`, of the wave): each model reads its upstreams with the new day in them."""
+    dbt(ws, "parse", "parse")  # the manifest of this state, for the DAG
+    profiles: dict[str, list[Profile]] = {layer: [] for layer in LAYERS}
+    for i, models in enumerate(_waves(ws)):
+        names = [name for _, name in models]
+        dbt(ws, f"compile-wave{i}", "compile", "-s", *names)
+        for layer, name in models:
+            sql = compiled_models(ws.target, layer)[name]
+            profiles[layer].append(profile_select(ws.warehouse, name, sql, out / f"{layer}-{name}.json"))
+        dbt(ws, f"run-wave{i}", "run", "-s", *names)
+    for found in profiles.values():
+        found.sort(key=lambda p: p.model)
     return profiles
 
 
@@ -133,10 +162,9 @@ def run_section(work: Path, histories: list[int], rows_per_day: int, repeats: in
                 best_build = copies_build[i]
         assert best_build is not None
         node_seconds, node_kinds = _node_times(best_build)
-        log(f"incremental: {days} days of history: profiling the silver and gold incremental SELECTs ...")
-        silver = _profile_layer(prof, "silver", SILVER_SELECT, prof.root.parent / "profiles")
-        dbt(prof, "run-silver", "run", "-s", SILVER_SELECT)
-        gold = _profile_layer(prof, "gold", GOLD_SELECT, prof.root.parent / "profiles")
+        log(f"incremental: {days} days of history: profiling each incremental SELECT, building wave by wave ...")
+        profiles = _profile_waves(prof, prof.root.parent / "profiles")
+        silver, gold = profiles["silver"], profiles["ops"] + profiles["gold"]
         figures.append(HistoryFigure(
             days=days, rows_per_day=rows_per_day, bronze_rows=bronze_rows, bronze_files=bronze_files,
             new_day_rows=new_rows, ingest_seconds=ingested.seconds,

@@ -93,8 +93,10 @@
     needs it: its on-run-start hook creates the watermark table, and dbt builds every upstream first. Checked
     only when compiling, so builds pay no metadata call for it. -#}
 {% macro unbuilt_at_compile(relation) -%}
-    {#- (A bronze source on DuckDB is a read_parquet() text, which reads as empty without files.) -#}
+    {#- A bronze source on DuckDB is a read_parquet() text (or, without files, a string: bronze_source()), which
+        is no table of the catalog and reads as empty without files: it is never "unbuilt". -#}
     {{ return(flags.WHICH in ('compile', 'generate') and relation is not string
+              and not (relation | string).startswith('read_parquet(')
               and load_relation(relation) is none) }}
 {%- endmacro %}
 

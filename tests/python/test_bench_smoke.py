@@ -20,8 +20,10 @@ import yaml
 
 from bench import data
 from bench.history import day_of, files_by_day
+from bench.incremental import HistoryFigure
 from bench.ingest import STAGES, job_stages
-from bench.profiling import profile_select
+from bench.profiling import Profile, Scan, profile_select
+from bench.report import _silver_reads_new_only
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,6 +55,30 @@ def test_profile_counts_partitions_files_and_rows(tmp_path: Path) -> None:
     assert parquet.rows_scanned == sizes["2026-11-03"]
     [table] = profile.tables()
     assert table.source.endswith("things") and table.rows_scanned == 1234, table
+
+
+def _history(profiles: list[Profile]) -> HistoryFigure:
+    return HistoryFigure(days=7, rows_per_day=10, bronze_rows={}, bronze_files={},
+                         new_day_rows={"web_logs": 10, "customers": 2}, ingest_seconds=1.0, ingest_steady_seconds=1.0,
+                         run_seconds=[1.0], build_seconds=[1.0], node_seconds={}, node_kinds={},
+                         silver_profiles=profiles)
+
+
+def _reads(dataset: str, rows: int, partitions: int = 2) -> Profile:
+    return Profile(model=f"{dataset}_checked", seconds=0.1,
+                   scans=[Scan(f"bronze:{dataset}", rows, files_scanned=partitions, files_total=9,
+                               partitions=partitions)])
+
+
+def test_silver_reads_new_only_needs_the_new_day_read_and_nothing_more() -> None:
+    assert _silver_reads_new_only(_history([_reads("web_logs", 10), _reads("customers", 2)]))
+    # More rows than the new day, or a third partition: an old day was read.
+    assert not _silver_reads_new_only(_history([_reads("web_logs", 11), _reads("customers", 2)]))
+    assert not _silver_reads_new_only(_history([_reads("web_logs", 10, partitions=3), _reads("customers", 2)]))
+    # Reading nothing proves nothing: a dataset whose new day no profile read (an empty window at compile time,
+    # as once when `dbt compile` took the bronze source for a table not built yet).
+    assert not _silver_reads_new_only(_history([_reads("web_logs", 10)]))
+    assert not _silver_reads_new_only(_history([]))
 
 
 def test_history_days_come_from_file_names(tmp_path: Path) -> None:
