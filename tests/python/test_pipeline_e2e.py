@@ -232,6 +232,32 @@ def test_a_no_op_build_tests_no_row_of_a_keyed_gold_model(workdir: Path) -> None
         assert re.search(r"sales_enriched\S* where \(false\)\) dbt_subquery", sql), f"{path.name} reads rows:\n{sql}"
 
 
+def test_dbt_compile_shows_the_next_build_s_window(workdir: Path) -> None:
+    """`dbt compile` after an ingest shows the SQL the next build runs: the window of the new run, with both bounds.
+    It once showed `where false` (bronze, a read_parquet() relation, was taken for a table not built yet), and the
+    bench profiled those empty SELECTs. On a copy of the lake, after the tests above that read its compiled SQL."""
+    lake = workdir / "compile-lake"
+    for folder in ("raw", "bronze", "quarantine", "warehouse.duckdb"):
+        source = workdir / "lake" / folder
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, lake / folder)
+    generate_web_logs(lake / "raw", days=1, rows_per_day=50, seed=SEED + 2, start_date=date(2026, 11, 7))
+    copy = Lake(lake, workdir / "dbt-target-compile", workdir / "dbt-logs-compile")
+    copy.make("ingest")
+    with duckdb.connect() as con:
+        [(new_run, checked_up_to)] = con.execute(
+            f"select max(_ingest_run_id), (select max(_ingest_run_id) from read_parquet('{lake}/bronze/web_logs/"
+            "ingest_date=*/*.parquet') where _ingest_run_id < (select max(_ingest_run_id) from read_parquet("
+            f"'{lake}/bronze/web_logs/ingest_date=*/*.parquet'))) from read_parquet('{lake}/bronze/web_logs/"
+            "ingest_date=*/*.parquet')").fetchall()
+    copy.dbt("compile", "-s", "web_logs_checked")
+    sql = (workdir / "dbt-target-compile" / "compiled" / "lakehouse" / "models" / "silver" / "web_logs"
+           / "web_logs_checked.sql").read_text()
+    bronze_read = sql[sql.index("read_parquet("):sql.index("),")]
+    # From the run the last build read up to, to the run just ingested.
+    assert re.search(rf"where ingest_date >= date '[0-9-]+' and _ingest_run_id > '{checked_up_to}' and "
+                     rf"ingest_date <= date '[0-9-]+' and _ingest_run_id <= '{new_run}'", bronze_read), bronze_read
+
+
 def test_docs_site_generates_with_lineage_from_bronze_to_gold(demo_lake: Lake) -> None:
     """`make docs` on a built lake (the shared demo lake, every dataset): the site, and a catalog and manifest
     that connect each bronze source to the gold tables built from it."""
