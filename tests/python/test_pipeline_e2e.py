@@ -223,7 +223,7 @@ def test_a_no_op_build_reconciles_without_reading_silver(workdir: Path) -> None:
 def test_a_no_op_build_tests_no_row_of_a_keyed_gold_model(workdir: Path) -> None:
     """sales_enriched read two empty windows in the last build and merged nothing: each of its generic tests keeps no
     row (`where (false)`), where before it tested the whole table (2.9 MB of a 4.0 MB no-op build on the local Athena
-    at 90 days, bench/results-athena.md)."""
+    at 90 days, bench/results.md)."""
     compiled = workdir / "dbt-target" / "compiled" / "lakehouse" / "models" / "gold" / "sales" / "_sales__models.yml"
     tests = [path for path in compiled.glob("*.sql") if "sales_enriched" in path.name]
     assert len(tests) >= 5, sorted(path.name for path in compiled.glob("*.sql"))
