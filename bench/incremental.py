@@ -79,8 +79,8 @@ def _node_times(ws: Lake) -> tuple[dict[str, float], dict[str, str]]:
 def _waves(ws: Lake) -> list[list[tuple[str, str]]]:
     """The models of LAYERS as (layer, name), in waves: a model's wave follows those of every model it reads."""
     nodes = json.loads((ws.target / "manifest.json").read_text())["nodes"]
-    layer_of = {uid: n["original_file_path"].split("/")[1] for uid, n in nodes.items()
-                if n["resource_type"] == "model" and n["original_file_path"].split("/")[1] in LAYERS}
+    layer_of = {uid: n["fqn"][1] for uid, n in nodes.items()  # fqn: project, folder under models/, ...
+                if n["resource_type"] == "model" and n["fqn"][1] in LAYERS}
     depth: dict[str, int] = {}
 
     def wave(uid: str) -> int:
@@ -102,9 +102,10 @@ def _profile_waves(ws: Lake, out: Path) -> dict[str, list[Profile]]:
     for i, models in enumerate(_waves(ws)):
         names = [name for _, name in models]
         dbt(ws, f"compile-wave{i}", "compile", "-s", *names)
+        compiled = {layer: compiled_models(ws.target, layer) for layer in {layer for layer, _ in models}}
         for layer, name in models:
-            sql = compiled_models(ws.target, layer)[name]
-            profiles[layer].append(profile_select(ws.warehouse, name, sql, out / f"{layer}-{name}.json"))
+            profiles[layer].append(profile_select(ws.warehouse, name, compiled[layer][name],
+                                                  out / f"{layer}-{name}.json"))
         dbt(ws, f"run-wave{i}", "run", "-s", *names)
     for found in profiles.values():
         found.sort(key=lambda p: p.model)

@@ -56,50 +56,29 @@ rejected as (
 ),
 
 record_rows as (
-    -- One row per record and relation it is in; grouped below, so that each relation is read once.
+    -- One row per record and relation it is in; grouped below, so that each relation is read once. Each relation
+    -- counts in its own column; only the checked rows carry a reject reason and a request id.
+    {%- set counted = {'bronze_records': 'bronze_rows', 'validated': 'checked_rows', 'kept': 'kept_rows',
+                       'rejected': 'rejected_rows'} %}
+    {%- for relation, counter in counted.items() %}
     select
         _source_file,
         _record_number,
-        1 as bronze_rows,
-        0 as checked_rows,
-        cast(null as varchar) as reject_reason,
-        cast(null as varchar) as request_id,
-        0 as kept_rows,
-        0 as rejected_rows
-    from bronze_records
-    union all
-    select
-        _source_file,
-        _record_number,
-        0 as bronze_rows,
-        1 as checked_rows,
+        {%- for column in counted.values() %}
+        {{ 1 if column == counter else 0 }} as {{ column }},
+        {%- endfor %}
+        {%- if relation == 'validated' %}
         reject_reason,
-        request_id,
-        0 as kept_rows,
-        0 as rejected_rows
-    from validated
-    union all
-    select
-        _source_file,
-        _record_number,
-        0 as bronze_rows,
-        0 as checked_rows,
+        request_id
+        {%- else %}
         cast(null as varchar) as reject_reason,
-        cast(null as varchar) as request_id,
-        1 as kept_rows,
-        0 as rejected_rows
-    from kept
+        cast(null as varchar) as request_id
+        {%- endif %}
+    from {{ relation }}
+    {%- if not loop.last %}
     union all
-    select
-        _source_file,
-        _record_number,
-        0 as bronze_rows,
-        0 as checked_rows,
-        cast(null as varchar) as reject_reason,
-        cast(null as varchar) as request_id,
-        0 as kept_rows,
-        1 as rejected_rows
-    from rejected
+    {%- endif %}
+    {%- endfor %}
 ),
 
 records as (
